@@ -1,0 +1,173 @@
+// The service's configuration: one typed, frozen object, parsed from the environment once at
+// start-up. A bad value throws a ConfigError naming the variable, so nothing starts
+// half-configured. Tests build a Config with `loadConfig({ ...overrides })`.
+import { availableParallelism } from 'node:os';
+
+export interface UserSpec {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface Config {
+  /** TCP port; 0 picks an ephemeral one. Default 8087. */
+  readonly port: number;
+  /** Interface to bind. Default 127.0.0.1. */
+  readonly host: string;
+  /** Users allowed to log in. Default: admin/admin, development only. */
+  readonly users: readonly UserSpec[];
+  /** True when `users` is the embedded development default. */
+  readonly usingDefaultUsers: boolean;
+  /** Cookie signing keys. Default: one random key per start. */
+  readonly sessionKeys: readonly string[];
+  /** Worker threads in the pool. Default: number of CPUs. */
+  readonly threads: number;
+  /** Executions running at once in one worker thread (awaiting ones hold no thread). Default 64. */
+  readonly tasksPerThread: number;
+  /** Executions waiting for a slot before the server answers 503. Default 1000. */
+  readonly maxQueue: number;
+  /** Unfinished executions per user before the server answers 429. Default 64. */
+  readonly maxPerUser: number;
+  /** CPU time one execution may use, in ms. Default 10000. */
+  readonly cpuMs: number;
+  /** Wall-clock time one execution may take, in ms. Default 60000. */
+  readonly wallMs: number;
+  /** Heap limit of one isolate, in MiB. Default 128. */
+  readonly memoryMb: number;
+  /** Largest serialised result, in bytes. Default 1 MiB. */
+  readonly resultLimitBytes: number;
+  /** Ring-buffer entries kept per execution. Default 1000. */
+  readonly logBuffer: number;
+  /** Longest log message, in characters, before it is cut. Default 65536. */
+  readonly logMessageLimit: number;
+  /** Log entries kept per execution before further ones are only counted. Default 100000. */
+  readonly logEntryCap: number;
+  /** Log bytes kept per execution before further entries are only counted. Default 32 MiB. */
+  readonly logByteCap: number;
+  /** How long a finished execution stays readable, in ms. Default 300000. */
+  readonly retentionMs: number;
+  /** Largest request body, in bytes. Default 1 MiB. */
+  readonly bodyLimitBytes: number;
+  /** Interval of `: ping` comments on SSE streams, in ms. Default 15000. */
+  readonly ssePingMs: number;
+  /** Redis URL; unset means everything lives in memory. */
+  readonly redisUrl: string | undefined;
+  /** True under NODE_ENV=production. */
+  readonly production: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIB = 1024 * 1024;
+
+export const DEFAULTS = Object.freeze({
+  port: 8087,
+  host: '127.0.0.1',
+  tasksPerThread: 64,
+  maxQueue: 1000,
+  maxPerUser: 64,
+  cpuMs: 10_000,
+  wallMs: 60_000,
+  memoryMb: 128,
+  resultLimitBytes: MIB,
+  logBuffer: 1000,
+  logMessageLimit: 64 * 1024,
+  logEntryCap: 100_000,
+  logByteCap: 32 * MIB,
+  retentionMs: 300_000,
+  bodyLimitBytes: MIB,
+  ssePingMs: 15_000,
+});
+
+export const DEFAULT_USERS: readonly UserSpec[] = Object.freeze([{ username: 'admin', password: 'admin' }]);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: MIB, gb: 1024 * MIB };
+
+/** Parses "1mb", "512kb" or a plain byte count. */
+function bytes(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw.trim());
+  if (!match) throw new ConfigError(`${name} must be a size such as 1mb, 512kb or 1048576, got "${raw}"`);
+  const value = Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1);
+  if (value < 1) throw new ConfigError(`${name} must be at least 1 byte`);
+  return value;
+}
+
+function users(env: Env): readonly UserSpec[] | undefined {
+  const raw = env.CHARIOT_USERS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seen = new Set<string>();
+  return raw.split(',').map((pair) => {
+    const colon = pair.indexOf(':');
+    const username = pair.slice(0, colon).trim();
+    const password = pair.slice(colon + 1);
+    if (colon < 1 || username === '' || password === '') {
+      throw new ConfigError('CHARIOT_USERS must be name:password pairs separated by commas');
+    }
+    if (seen.has(username)) throw new ConfigError(`CHARIOT_USERS names "${username}" twice`);
+    seen.add(username);
+    return { username, password };
+  });
+}
+
+function sessionKeys(env: Env): readonly string[] {
+  const raw = env.CHARIOT_SESSION_KEYS;
+  if (raw === undefined || raw.trim() === '') return [crypto.randomUUID() + crypto.randomUUID()];
+  const keys = raw.split(',').map((key) => key.trim());
+  if (keys.some((key) => key.length < 16)) throw new ConfigError('CHARIOT_SESSION_KEYS must hold keys of at least 16 characters');
+  return keys;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = env.CHARIOT_REDIS_URL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^rediss?:\/\//.test(raw)) throw new ConfigError(`CHARIOT_REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
+  return raw;
+}
+
+/** Parses the environment (or the given variables) into a validated, frozen Config. */
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const configuredUsers = users(env);
+  if (production && configuredUsers === undefined) {
+    throw new ConfigError('NODE_ENV=production refuses the development default user admin/admin: set CHARIOT_USERS');
+  }
+  const config: Config = {
+    port: integer(env, 'PORT', DEFAULTS.port, 0, 65535),
+    host: env.HOST?.trim() || DEFAULTS.host,
+    users: configuredUsers ?? DEFAULT_USERS,
+    usingDefaultUsers: configuredUsers === undefined,
+    sessionKeys: sessionKeys(env),
+    threads: integer(env, 'CHARIOT_THREADS', availableParallelism(), 1, 256),
+    tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread, 1, 10_000),
+    maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue, 0),
+    maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser, 1),
+    cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs, 1),
+    wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs, 1),
+    memoryMb: integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb, 8, 64 * 1024),
+    resultLimitBytes: bytes(env, 'CHARIOT_RESULT_LIMIT', DEFAULTS.resultLimitBytes),
+    logBuffer: integer(env, 'CHARIOT_LOG_BUFFER', DEFAULTS.logBuffer, 1),
+    logMessageLimit: integer(env, 'CHARIOT_LOG_MESSAGE_LIMIT', DEFAULTS.logMessageLimit, 16),
+    logEntryCap: integer(env, 'CHARIOT_LOG_ENTRY_CAP', DEFAULTS.logEntryCap, 1),
+    logByteCap: bytes(env, 'CHARIOT_LOG_BYTE_CAP', DEFAULTS.logByteCap),
+    retentionMs: integer(env, 'CHARIOT_RETENTION_MS', DEFAULTS.retentionMs, 0),
+    bodyLimitBytes: bytes(env, 'CHARIOT_BODY_LIMIT', DEFAULTS.bodyLimitBytes),
+    ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs, 10),
+    redisUrl: redisUrl(env),
+    production,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,110 @@
+// Every error the service answers with on purpose: a fixed `code` and HTTP `status` each.
+// Handlers only throw these; `errorMiddleware` (src/http/errors.ts) turns them into
+// `{"error": message, "code": code}` responses. Anything else is a 500 with a generic message.
+
+export class ChariotError extends Error {
+  readonly code: string = 'CHARIOT_ERR';
+  readonly status: number = 500;
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers: Readonly<Record<string, string>> = {};
+}
+
+export class BadRequestError extends ChariotError {
+  override readonly code = 'BAD_REQUEST';
+  override readonly status = 400;
+}
+
+export class MissingProgramError extends ChariotError {
+  override readonly code = 'MISSING_PROGRAM';
+  override readonly status = 400;
+  constructor() {
+    super('Missing program in request');
+  }
+}
+
+export class InvalidCredentialsError extends ChariotError {
+  override readonly code = 'INVALID_CREDENTIALS';
+  override readonly status = 401;
+  constructor() {
+    super('Invalid credentials');
+  }
+}
+
+export class UnauthorizedError extends ChariotError {
+  override readonly code = 'UNAUTHORIZED';
+  override readonly status = 401;
+  constructor() {
+    super('Unauthorized');
+  }
+}
+
+export class NotFoundError extends ChariotError {
+  override readonly code: string = 'NOT_FOUND';
+  override readonly status = 404;
+}
+
+export class ExecutionNotFoundError extends NotFoundError {
+  override readonly code = 'EXECUTION_NOT_FOUND';
+  constructor() {
+    super('Execution not found');
+  }
+}
+
+export class MethodNotAllowedError extends ChariotError {
+  override readonly code = 'METHOD_NOT_ALLOWED';
+  override readonly status = 405;
+  constructor(method: string, path: string) {
+    super(`Method ${method} is not allowed on ${path}`);
+  }
+}
+
+export class NotImplementedError extends ChariotError {
+  override readonly code = 'NOT_IMPLEMENTED';
+  override readonly status = 501;
+  constructor(method: string) {
+    super(`Method ${method} is not implemented`);
+  }
+}
+
+export class AlreadyFinishedError extends ChariotError {
+  override readonly code = 'ALREADY_FINISHED';
+  override readonly status = 409;
+  constructor(status: string) {
+    super(`Execution already finished with status ${status}`);
+  }
+}
+
+export class TooManyExecutionsError extends ChariotError {
+  override readonly code = 'TOO_MANY_EXECUTIONS';
+  override readonly status = 429;
+  constructor(limit: number) {
+    super(`Too many unfinished executions: at most ${limit} per user`);
+  }
+}
+
+export class QueueFullError extends ChariotError {
+  override readonly code = 'QUEUE_FULL';
+  override readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(`The execution queue is full (${limit} waiting); try again later`);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
+}
+
+export class ShuttingDownError extends ChariotError {
+  override readonly code = 'SHUTTING_DOWN';
+  override readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>> = { 'Retry-After': '5' };
+  constructor() {
+    super('The server is shutting down');
+  }
+}
+
+export class PayloadTooLargeError extends ChariotError {
+  override readonly code = 'PAYLOAD_TOO_LARGE';
+  override readonly status = 413;
+  constructor(limit: number) {
+    super(`Request body is over the limit of ${limit} bytes`);
+  }
+}

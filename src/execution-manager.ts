@@ -1,0 +1,171 @@
+// ExecutionManager: registers executions, checks who may see them, admits them to the pool,
+// applies what the workers report, and forgets finished ones after the retention time (one
+// periodic sweep, not a timer per execution).
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import { AlreadyFinishedError, ExecutionNotFoundError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
+import { Execution, type ExecutionStatus } from './execution.js';
+import { WorkerPool } from './pool.js';
+import { Scheduler } from './scheduler.js';
+import type { ExecutionStore } from './store.js';
+import type { ExecTask, ExecutionLimits, Outcome, WorkerMessage } from '../worker/protocol.js';
+
+export interface ListOptions {
+  readonly limit?: number;
+  readonly status?: ExecutionStatus;
+}
+
+export interface ManagerStats {
+  readonly threads: number;
+  readonly queued: number;
+  readonly running: number;
+}
+
+/** How often finished executions are looked at for forgetting, at most. */
+const MAX_SWEEP_INTERVAL_MS = 30_000;
+
+export class ExecutionManager {
+  readonly #config: Config;
+  readonly #limits: ExecutionLimits;
+  readonly #store: ExecutionStore;
+  readonly #pool: WorkerPool;
+  readonly #scheduler: Scheduler<Execution>;
+  /** Unfinished executions of this instance, by id: where worker messages are applied. */
+  readonly #live = new Map<string, Execution>();
+  readonly #unfinishedByOwner = new Map<string, number>();
+  readonly #cancelRequested = new Set<string>();
+  readonly #sweep: NodeJS.Timeout;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: Config, store: ExecutionStore) {
+    this.#config = config;
+    this.#store = store;
+    this.#limits = Object.freeze({
+      cpuMs: config.cpuMs,
+      wallMs: config.wallMs,
+      memoryMb: config.memoryMb,
+      resultLimitBytes: config.resultLimitBytes,
+      logMessageLimit: config.logMessageLimit,
+      logEntryCap: config.logEntryCap,
+      logByteCap: config.logByteCap,
+    });
+    this.#pool = new WorkerPool(config, (message) => this.#onWorkerMessage(message));
+    this.#scheduler = new Scheduler<Execution>(
+      { capacity: config.threads * config.tasksPerThread, maxQueue: config.maxQueue },
+      (execution) => this.#run(execution),
+    );
+    const interval = Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(10, Math.floor(config.retentionMs / 4)));
+    this.#sweep = setInterval(() => void this.#store.sweep(Date.now() - this.#config.retentionMs), interval);
+    this.#sweep.unref();
+  }
+
+  get stats(): ManagerStats {
+    return { threads: this.#pool.threads, queued: this.#scheduler.queued, running: this.#scheduler.running };
+  }
+
+  /** Registers and queues a program; throws 429/503 errors without registering anything. */
+  async submit(owner: string, program: string): Promise<Execution> {
+    if (this.#closing) throw new ShuttingDownError();
+    const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
+    if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
+    const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer);
+    // Throws QueueFullError before anything is registered; workers report asynchronously, so
+    // the execution is in #live before its first message can arrive.
+    this.#scheduler.submit(execution);
+    this.#live.set(execution.id, execution);
+    this.#unfinishedByOwner.set(owner, unfinished + 1);
+    await this.#store.add(execution);
+    return execution;
+  }
+
+  /** The owner's execution; ExecutionNotFoundError for anyone else's, as for an unknown id. */
+  async get(id: string, owner: string): Promise<Execution> {
+    const execution = await this.#store.get(id);
+    if (execution === undefined || execution.owner !== owner) throw new ExecutionNotFoundError();
+    return execution;
+  }
+
+  /** The owner's executions, newest first. */
+  async list(owner: string, options: ListOptions = {}): Promise<readonly Execution[]> {
+    let executions = await this.#store.listByOwner(owner);
+    if (options.status !== undefined) executions = executions.filter((execution) => execution.status === options.status);
+    return options.limit === undefined ? executions : executions.slice(0, options.limit);
+  }
+
+  /** Cancels a queued or running execution and resolves once it has stopped. */
+  async cancel(id: string, owner: string): Promise<Execution> {
+    const execution = await this.get(id, owner);
+    if (execution.finished) throw new AlreadyFinishedError(execution.status);
+    this.#requestCancel(execution);
+    const status = await execution.whenFinished();
+    if (status !== 'cancelled') throw new AlreadyFinishedError(status);
+    return execution;
+  }
+
+  /** Stops admitting, cancels everything unfinished, waits for it to stop, stops the pool. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#sweep);
+      for (const execution of this.#scheduler.drain()) this.#finish(execution, { status: 'cancelled' });
+      const running = [...this.#live.values()];
+      for (const execution of running) this.#requestCancel(execution);
+      await Promise.all(running.map((execution) => execution.whenFinished()));
+      await this.#pool.close();
+      await this.#store.close();
+    })();
+    return this.#closing;
+  }
+
+  #requestCancel(execution: Execution): void {
+    if (this.#scheduler.remove(execution)) {
+      this.#finish(execution, { status: 'cancelled' });
+      return;
+    }
+    // Running, or handed to a worker that has not reported 'started' yet: then the request is
+    // repeated when it does (see #onWorkerMessage), since the worker could not know the id.
+    this.#cancelRequested.add(execution.id);
+    this.#pool.cancel(execution.id);
+  }
+
+  #task(execution: Execution): ExecTask {
+    return { execId: execution.id, owner: execution.owner, program: execution.program, limits: this.#limits };
+  }
+
+  async #run(execution: Execution): Promise<void> {
+    try {
+      await this.#pool.run(this.#task(execution));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#finish(execution, { status: 'error', reason: 'worker', message: `The worker thread running this execution stopped: ${reason}` });
+    }
+  }
+
+  #onWorkerMessage(message: WorkerMessage): void {
+    const execution = this.#live.get(message.execId);
+    if (execution === undefined) return;
+    switch (message.kind) {
+      case 'started':
+        execution.markRunning();
+        if (this.#cancelRequested.has(execution.id)) this.#pool.cancel(execution.id);
+        break;
+      case 'logs':
+        execution.appendLogs(message.records);
+        break;
+      case 'progress':
+        execution.setProgress(message.progress);
+        break;
+      case 'ended':
+        this.#finish(execution, message.outcome);
+        break;
+    }
+  }
+
+  #finish(execution: Execution, outcome: Outcome): void {
+    if (!this.#live.delete(execution.id)) return;
+    this.#cancelRequested.delete(execution.id);
+    const left = (this.#unfinishedByOwner.get(execution.owner) ?? 1) - 1;
+    if (left > 0) this.#unfinishedByOwner.set(execution.owner, left);
+    else this.#unfinishedByOwner.delete(execution.owner);
+    execution.finish(outcome);
+  }
+}

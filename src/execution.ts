@@ -1,0 +1,132 @@
+// Execution: one submitted program and everything known about it, as a state machine
+//   queued → running → completed | error | cancelled
+// It owns the LogBuffer its worker's output is appended to, the latest progress, and the
+// outcome. The result endpoint, the sync endpoint and the SSE stream all read this one object.
+import { EventEmitter } from 'eventemitter3';
+import { LogBuffer, type LogRecord } from './log-buffer.js';
+import type { ErrorReason, Outcome, ProgressRecord, ResultType } from '../worker/protocol.js';
+
+export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'error' | 'cancelled';
+export type FinalStatus = Extract<ExecutionStatus, 'completed' | 'error' | 'cancelled'>;
+
+export const STATUSES: readonly ExecutionStatus[] = ['queued', 'running', 'completed', 'error', 'cancelled'];
+
+export interface ExecutionResult {
+  readonly value: unknown;
+  readonly type: ResultType;
+}
+
+interface ExecutionEvents {
+  progress: [progress: ProgressRecord];
+  end: [status: FinalStatus];
+}
+
+const PREVIEW_CHARS = 120;
+
+export class Execution extends EventEmitter<ExecutionEvents> {
+  readonly id: string;
+  readonly owner: string;
+  readonly program: string;
+  readonly logs: LogBuffer;
+  readonly createdAt = new Date();
+  #status: ExecutionStatus = 'queued';
+  #startedAt: Date | undefined;
+  #completedAt: Date | undefined;
+  #result: ExecutionResult | undefined;
+  #error: string | undefined;
+  #errorReason: ErrorReason | undefined;
+  #progress: ProgressRecord | undefined;
+
+  constructor(id: string, owner: string, program: string, logCapacity: number) {
+    super();
+    this.id = id;
+    this.owner = owner;
+    this.program = program;
+    this.logs = new LogBuffer(logCapacity);
+  }
+
+  get status(): ExecutionStatus {
+    return this.#status;
+  }
+
+  get finished(): boolean {
+    return this.#status !== 'queued' && this.#status !== 'running';
+  }
+
+  get startedAt(): Date | undefined {
+    return this.#startedAt;
+  }
+
+  get completedAt(): Date | undefined {
+    return this.#completedAt;
+  }
+
+  /** Milliseconds from start (or submission, if it never started) to completion. */
+  get durationMs(): number | undefined {
+    if (!this.#completedAt) return undefined;
+    return this.#completedAt.getTime() - (this.#startedAt ?? this.createdAt).getTime();
+  }
+
+  get result(): ExecutionResult | undefined {
+    return this.#result;
+  }
+
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  get errorReason(): ErrorReason | undefined {
+    return this.#errorReason;
+  }
+
+  get progress(): ProgressRecord | undefined {
+    return this.#progress;
+  }
+
+  get preview(): string {
+    const flat = this.program.replace(/\s+/g, ' ').trim();
+    return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
+  }
+
+  markRunning(): void {
+    if (this.#status !== 'queued') return;
+    this.#status = 'running';
+    this.#startedAt = new Date();
+  }
+
+  appendLogs(records: readonly LogRecord[]): void {
+    if (!this.finished) this.logs.append(records);
+  }
+
+  setProgress(progress: ProgressRecord): void {
+    if (this.finished) return;
+    this.#progress = progress;
+    this.emit('progress', progress);
+  }
+
+  /** Moves to a final status once; later calls are ignored. */
+  finish(outcome: Outcome): void {
+    if (this.finished) return;
+    this.#completedAt = new Date();
+    switch (outcome.status) {
+      case 'completed':
+        this.#result = { value: JSON.parse(outcome.json) as unknown, type: outcome.type };
+        break;
+      case 'error':
+        this.#error = outcome.message;
+        this.#errorReason = outcome.reason;
+        break;
+      case 'cancelled':
+        this.#error = 'Execution cancelled';
+        break;
+    }
+    this.#status = outcome.status;
+    this.emit('end', outcome.status);
+  }
+
+  /** Resolves with the final status, at once if there is one. */
+  whenFinished(): Promise<FinalStatus> {
+    if (this.finished) return Promise.resolve(this.#status as FinalStatus);
+    return new Promise((resolve) => this.once('end', resolve));
+  }
+}

@@ -1,0 +1,55 @@
+// The Koa application: error mapping, JSON body parsing, sessions, then the routes.
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { BadRequestError, PayloadTooLargeError } from '../errors.js';
+import type { ExecutionManager } from '../execution-manager.js';
+import type { SessionStore } from '../session-store.js';
+import type { UserDirectory } from '../users.js';
+import { errorMiddleware } from './error-middleware.js';
+import { addExecutionRoutes } from './execution-routes.js';
+import { addSessionRoutes, requireUser, sessionMiddleware } from './session.js';
+
+export interface AppDeps {
+  readonly manager: ExecutionManager;
+  readonly users: UserDirectory;
+  readonly sessions: SessionStore;
+  readonly sessionKeys: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly ssePingMs: number;
+  /** Mark the session cookie Secure (production behind TLS). */
+  readonly secureCookies: boolean;
+}
+
+function jsonBody(limit: number): Koa.Middleware {
+  return bodyParser({
+    enableTypes: ['json'],
+    // Every body is JSON, whatever Content-Type the client sent (curl -d sends a form type).
+    detectJSON: () => true,
+    jsonLimit: limit,
+    onError(error: Error & { status?: number }) {
+      if (error.status === 413) throw new PayloadTooLargeError(limit);
+      throw new BadRequestError(`Request body is not valid JSON: ${error.message}`);
+    },
+  });
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ keys: [...deps.sessionKeys], proxy: false });
+  const router = new Router();
+  const api = new Router();
+
+  addSessionRoutes(router, deps.users);
+  addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs });
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok', pool: deps.manager.stats };
+  });
+
+  app.use(errorMiddleware());
+  app.use(sessionMiddleware(app, deps.sessions, deps.secureCookies));
+  app.use(requireUser('/api/'));
+  app.use(jsonBody(deps.bodyLimitBytes));
+  app.use(router.routes()).use(router.allowedMethods());
+  app.use(api.routes()).use(api.allowedMethods());
+  return app;
+}

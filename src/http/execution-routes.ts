@@ -1,0 +1,143 @@
+// The execution endpoints. Each handler reads as: parse → authorise → call → answer.
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { BadRequestError, ExecutionNotFoundError, MissingProgramError } from '../errors.js';
+import { STATUSES, type Execution, type ExecutionStatus } from '../execution.js';
+import type { ExecutionManager } from '../execution-manager.js';
+import { LOG_LEVELS, type LogLevel } from '../log-buffer.js';
+import { streamExecution } from '../sse.js';
+import { currentUser } from './session.js';
+
+export interface RouteOptions {
+  readonly ssePingMs: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const MAX_LIST = 1000;
+const SSE_RETRY_MS = 2000;
+
+function program(body: unknown): string {
+  const value = (body as { program?: unknown } | undefined)?.program;
+  if (typeof value !== 'string' || value.trim() === '') throw new MissingProgramError();
+  return value;
+}
+
+/** A well-formed id; anything else cannot exist, so it is a 404 like an unknown one. */
+function execId(ctx: Context): string {
+  const id = String((ctx as unknown as { params: Record<string, string> }).params.execId).toLowerCase();
+  if (!UUID.test(id)) throw new ExecutionNotFoundError();
+  return id;
+}
+
+function iso(date: Date | undefined): string | null {
+  return date ? date.toISOString() : null;
+}
+
+function timing(execution: Execution) {
+  return {
+    started_at: iso(execution.startedAt),
+    completed_at: iso(execution.completedAt),
+    duration_ms: execution.durationMs ?? null,
+  };
+}
+
+/** The /api/result body and status for an execution in any state. */
+function resultOf(execution: Execution): { status: number; body: Record<string, unknown> } {
+  const base = { execution_id: execution.id, status: execution.status };
+  const logs = execution.logs.snapshot();
+  switch (execution.status) {
+    case 'queued':
+    case 'running':
+      return { status: 202, body: { ...base, logs, ...timing(execution) } };
+    case 'completed':
+      return { status: 200, body: { ...base, result: execution.result, logs, ...timing(execution) } };
+    default:
+      return { status: 500, body: { ...base, error: execution.error, logs, ...timing(execution) } };
+  }
+}
+
+function wholeNumber(raw: unknown, name: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new BadRequestError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function statusFilter(raw: unknown): ExecutionStatus | undefined {
+  if (raw === undefined) return undefined;
+  if (!STATUSES.includes(raw as ExecutionStatus)) throw new BadRequestError(`status must be one of ${STATUSES.join(', ')}`);
+  return raw as ExecutionStatus;
+}
+
+function levelFilter(raw: unknown): LogLevel {
+  if (raw === undefined) return 'DEBUG';
+  const level = String(raw).toUpperCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new BadRequestError(`level must be one of ${LOG_LEVELS.join(', ').toLowerCase()}`);
+  return level;
+}
+
+function resumeAfter(ctx: Context): number {
+  const raw = ctx.get('Last-Event-ID') || ctx.query.lastEventId;
+  return wholeNumber(raw === '' ? undefined : raw, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+}
+
+export function addExecutionRoutes(router: Router, manager: ExecutionManager, options: RouteOptions): void {
+  router.post('/api/execute-async', async (ctx) => {
+    const source = program(ctx.request.body);
+    const execution = await manager.submit(currentUser(ctx), source);
+    ctx.body = { execution_id: execution.id };
+  });
+
+  router.post('/api/execute', async (ctx) => {
+    const source = program(ctx.request.body);
+    const execution = await manager.submit(currentUser(ctx), source);
+    await execution.whenFinished();
+    const logs = execution.logs.snapshot();
+    if (execution.status === 'completed') {
+      ctx.body = { result: execution.result?.value ?? null, type: execution.result?.type, logs, execution_id: execution.id };
+    } else {
+      ctx.status = 500;
+      ctx.body = { error: execution.error, status: execution.status, logs, execution_id: execution.id };
+    }
+  });
+
+  router.get('/api/logs/:execId', async (ctx) => {
+    const id = execId(ctx);
+    const after = resumeAfter(ctx);
+    const minLevel = levelFilter(ctx.query.level);
+    const execution = await manager.get(id, currentUser(ctx));
+    ctx.respond = false;
+    ctx.req.socket.setNoDelay(true);
+    streamExecution(ctx.res, execution, { after, minLevel, pingMs: options.ssePingMs, retryMs: SSE_RETRY_MS });
+  });
+
+  router.get('/api/result/:execId', async (ctx) => {
+    const id = execId(ctx);
+    const execution = await manager.get(id, currentUser(ctx));
+    const { status, body } = resultOf(execution);
+    ctx.status = status;
+    ctx.body = body;
+  });
+
+  router.get('/api/executions', async (ctx) => {
+    const limit = wholeNumber(ctx.query.limit, 'limit', 1, MAX_LIST);
+    const status = statusFilter(ctx.query.status);
+    const executions = await manager.list(currentUser(ctx), { limit, status });
+    ctx.body = executions.map((execution) => ({
+      execution_id: execution.id,
+      status: execution.status,
+      ...timing(execution),
+      program_preview: execution.preview,
+    }));
+  });
+
+  router.post('/api/execution/:execId/cancel', async (ctx) => {
+    const id = execId(ctx);
+    const execution = await manager.cancel(id, currentUser(ctx));
+    ctx.status = 202;
+    ctx.body = { execution_id: execution.id, status: execution.status };
+  });
+}

@@ -1,0 +1,75 @@
+// Sessions: koa-session with a server-side store, and the routes and guard built on it.
+import type Koa from 'koa';
+import type { Context, Middleware } from 'koa';
+import createSession from 'koa-session';
+import type Router from '@koa/router';
+import { BadRequestError, InvalidCredentialsError, UnauthorizedError } from '../errors.js';
+import type { SessionStore } from '../session-store.js';
+import type { UserDirectory } from '../users.js';
+
+const SESSION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+interface SessionData {
+  username?: string;
+}
+
+function session(ctx: Context): SessionData | null {
+  return (ctx as unknown as { session: SessionData | null }).session;
+}
+
+/** The logged-in user's name, or UnauthorizedError. */
+export function currentUser(ctx: Context): string {
+  const username = session(ctx)?.username;
+  if (typeof username !== 'string') throw new UnauthorizedError();
+  return username;
+}
+
+export function sessionMiddleware(app: Koa, store: SessionStore, secure: boolean): Middleware {
+  return createSession({
+    key: 'chariot.sid',
+    maxAge: SESSION_MAX_AGE_MS,
+    httpOnly: true,
+    sameSite: 'lax',
+    signed: true,
+    secure,
+    store: {
+      get: (key: string) => store.get(key),
+      set: (key: string, data: Record<string, unknown>, maxAge: number) => store.set(key, data, maxAge),
+      destroy: (key: string) => store.destroy(key),
+    },
+  }, app);
+}
+
+/** Every path under `prefix` needs a session, matched or not: 401 JSON, never a redirect. */
+export function requireUser(prefix: string): Middleware {
+  return async function guard(ctx, next) {
+    if (ctx.path.startsWith(prefix)) currentUser(ctx);
+    await next();
+  };
+}
+
+function credentials(body: unknown): { username: string; password: string } {
+  const { username, password } = (body ?? {}) as Record<string, unknown>;
+  if (typeof username !== 'string' || typeof password !== 'string' || username === '' || password === '') {
+    throw new BadRequestError('Body must be {"username": string, "password": string}');
+  }
+  return { username, password };
+}
+
+export function addSessionRoutes(router: Router, users: UserDirectory): void {
+  router.post('/login', async (ctx) => {
+    const { username, password } = credentials(ctx.request.body);
+    if (!(await users.verify(username, password))) throw new InvalidCredentialsError();
+    (ctx as unknown as { session: SessionData }).session = { username };
+    ctx.body = { username };
+  });
+
+  router.post('/logout', async (ctx) => {
+    (ctx as unknown as { session: null }).session = null;
+    ctx.status = 204;
+  });
+
+  router.get('/api/me', async (ctx) => {
+    ctx.body = { username: currentUser(ctx) };
+  });
+}

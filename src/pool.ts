@@ -1,0 +1,68 @@
+// The worker pool: the only module that imports piscina. Each task is one execution; the
+// worker reports its progress over its own parentPort (one port per worker, messages tagged
+// by execution id, see worker/protocol.ts), and cancel requests go out on a BroadcastChannel.
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ControlMessage, ExecTask, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
+
+export interface PoolOptions {
+  /** Worker threads, started at once and kept alive. */
+  readonly threads: number;
+  /** Executions one worker holds at once (most of them awaiting, which holds no thread). */
+  readonly tasksPerThread: number;
+}
+
+const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
+
+export class WorkerPool {
+  readonly #piscina: Piscina<ExecTask, void>;
+  readonly #control: BroadcastChannel;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: PoolOptions, onMessage: (message: WorkerMessage) => void) {
+    const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}` };
+    this.#control = new BroadcastChannel(workerData.controlChannel);
+    this.#piscina = new Piscina<ExecTask, void>({
+      filename: WORKER_FILE,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      concurrentTasksPerWorker: options.tasksPerThread,
+      // Workers stay up: starting and stopping threads that host isolates is where native
+      // crashes have been reported (nodejs/node#56312).
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // A worker waits on timers between calls into its isolates; Piscina's default
+      // Atomics.wait would park its event loop whenever no task message is pending.
+      atomics: 'disabled',
+      workerData,
+    });
+    this.#piscina.on('message', onMessage);
+    // Errors of tasks are reported through their promises; this keeps a stray one from
+    // becoming an unhandled 'error' event.
+    this.#piscina.on('error', (error: unknown) => console.error('chariot-exec: worker pool error', error));
+  }
+
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  /** Runs one execution; rejects only when its worker died. */
+  run(task: ExecTask): Promise<void> {
+    return this.#piscina.run(task);
+  }
+
+  /** Asks every worker to stop this execution if it holds it. */
+  cancel(execId: string): void {
+    const message: ControlMessage = { kind: 'cancel', execId };
+    this.#control.postMessage(message);
+  }
+
+  /** Stops the workers; idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#control.close();
+      await this.#piscina.destroy();
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,214 @@
+// The code that runs inside each fresh Context before the user's program: it installs the
+// script globals (logPrint, console.*, progress, sleep) and returns the entry points the
+// worker calls. `install` is sent to the isolate as source text (`BOOTSTRAP_SOURCE`), so it
+// must not refer to anything outside itself: no imports, no helpers, no closures.
+//
+// It captures the intrinsics it needs before the program runs, so a program that replaces
+// JSON.stringify or Promise.prototype.then only changes what it itself sees. The host
+// callbacks stay inside this closure; the program cannot call them directly.
+
+/** The host functions handed to `install` (ivm.Callback instances on the worker side). */
+export interface HostCallbacks {
+  /** A batch of [time, kind, text, percent] tuples; kind 0..3 are log levels, 4 is progress. */
+  flush(batch: readonly OutputTuple[]): void;
+  /** The program wants to be woken as `wake(id)` after `ms` milliseconds. */
+  sleep(id: number, ms: number): void;
+  /** The program finished: `ok` with a [type, json] pair, or not with a message. */
+  settle(ok: boolean, typeOrMessage: string, json: string): void;
+}
+
+export type OutputTuple = [time: number, kind: number, text: string, percent: number];
+
+export interface InstallOptions {
+  readonly messageLimit: number;
+  readonly resultLimitChars: number;
+  /** Entries buffered before a flush. */
+  readonly batchEntries: number;
+  /** Milliseconds since the last flush after which the next entry flushes at once. */
+  readonly flushIntervalMs: number;
+}
+
+/** What `install` returns: the worker keeps references to these. */
+export interface SandboxEntryPoints {
+  run(code: string): void;
+  wake(id: number): void;
+  drain(): OutputTuple[];
+}
+
+export function install(
+  flushHost: HostCallbacks['flush'],
+  sleepHost: HostCallbacks['sleep'],
+  settleHost: HostCallbacks['settle'],
+  options: InstallOptions,
+): SandboxEntryPoints {
+  const global = globalThis as Record<string, unknown>;
+  const stringify = JSON.stringify;
+  const now = Date.now;
+  const isArray = Array.isArray;
+  const StringOf = String;
+  const NumberOf = Number;
+  const ErrorClass = Error;
+  const PromiseClass = Promise;
+  const then = Promise.prototype.then;
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const mapDelete = Map.prototype.delete;
+  const push = Array.prototype.push;
+  const join = Array.prototype.join;
+  const slice = String.prototype.slice;
+  const indirectEval = eval;
+  const defineProperty = Object.defineProperty;
+
+  let buffer: OutputTuple[] = [];
+  let lastFlush = 0;
+
+  const flush = (): void => {
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    lastFlush = now();
+    flushHost(batch);
+  };
+
+  const emit = (kind: number, text: string, percent: number): void => {
+    const time = now();
+    let message = text;
+    if (message.length > options.messageLimit) {
+      const cut = message.length - options.messageLimit;
+      message = slice.call(message, 0, options.messageLimit) + ` … [message cut: ${cut} more characters]`;
+    }
+    push.call(buffer, [time, kind, message, percent]);
+    if (buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
+  };
+
+  const show = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    try {
+      if (value instanceof ErrorClass) return `${StringOf(value.name)}: ${StringOf(value.message)}`;
+      if (typeof value === 'function') return `[Function: ${StringOf(value.name) || '(anonymous)'}]`;
+      if (typeof value === 'object' && value !== null) {
+        const json = stringify(value);
+        if (json !== undefined) return json;
+      }
+      if (typeof value === 'bigint') return `${StringOf(value)}n`;
+      return StringOf(value);
+    } catch {
+      return '[unprintable value]';
+    }
+  };
+
+  const logger = (kind: number) =>
+    function log(...args: unknown[]): void {
+      const parts: string[] = [];
+      for (const arg of args) push.call(parts, show(arg));
+      emit(kind, join.call(parts, ' '), -1);
+    };
+
+  const describeError = (error: unknown): string => {
+    try {
+      if (error instanceof ErrorClass) {
+        const message = StringOf(error.message);
+        return message === '' ? StringOf(error.name) : `${StringOf(error.name)}: ${message}`;
+      }
+      return `Uncaught ${show(error)}`;
+    } catch {
+      return 'Uncaught exception';
+    }
+  };
+
+  const encode = (value: unknown): [ok: boolean, typeOrMessage: string, json: string] => {
+    const kind = typeof value;
+    if (kind === 'function') return [false, 'The result is a function, which cannot be represented as JSON', ''];
+    if (kind === 'symbol') return [false, 'The result is a symbol, which cannot be represented as JSON', ''];
+    if (kind === 'undefined') return [true, 'undefined', 'null'];
+    if (kind === 'bigint') return [true, 'bigint', stringify(StringOf(value))];
+    const type = value === null ? 'null' : isArray(value) ? 'array' : kind;
+    let json: string | undefined;
+    try {
+      json = stringify(value);
+    } catch (error) {
+      const message = describeError(error);
+      if (/circular/i.test(message)) return [false, 'The result is a cyclic object, which cannot be represented as JSON', ''];
+      if (/BigInt/.test(message)) return [false, 'The result contains a BigInt, which cannot be represented as JSON', ''];
+      return [false, `The result cannot be represented as JSON: ${message}`, ''];
+    }
+    if (json === undefined) return [false, 'The result cannot be represented as JSON', ''];
+    if (json.length > options.resultLimitChars) {
+      return [false, `Result size limit exceeded: the result is over ${options.resultLimitChars} bytes as JSON`, ''];
+    }
+    return [true, type, json];
+  };
+
+  let settled = false;
+  const settle = (ok: boolean, value: unknown): void => {
+    if (settled) return;
+    settled = true;
+    flush();
+    if (!ok) return settleHost(false, describeError(value), '');
+    let encoded: [boolean, string, string];
+    try {
+      encoded = encode(value);
+    } catch (error) {
+      encoded = [false, `The result cannot be represented as JSON: ${describeError(error)}`, ''];
+    }
+    settleHost(encoded[0], encoded[1], encoded[2]);
+  };
+
+  const pending = new Map<number, () => void>();
+  let nextSleep = 0;
+
+  const globals: Record<string, unknown> = {
+    logPrint: logger(1),
+    console: { log: logger(1), info: logger(1), warn: logger(2), error: logger(3), debug: logger(0) },
+    progress(percent: unknown, message?: unknown): void {
+      const value = NumberOf(percent);
+      const clamped = value >= 0 ? (value <= 100 ? value : 100) : 0;
+      emit(4, message === undefined ? '' : show(message), clamped);
+    },
+    sleep(ms: unknown): Promise<void> {
+      const delay = NumberOf(ms);
+      return new PromiseClass<void>((resolve) => {
+        const id = ++nextSleep;
+        mapSet.call(pending, id, resolve);
+        flush();
+        sleepHost(id, delay >= 0 ? delay : 0);
+      });
+    },
+  };
+  for (const name of Object.keys(globals)) {
+    defineProperty(global, name, { value: globals[name], writable: true, configurable: true, enumerable: false });
+  }
+
+  return {
+    run(code: string): void {
+      let value: unknown;
+      try {
+        value = indirectEval(code);
+      } catch (error) {
+        return settle(false, error);
+      }
+      let thenable = false;
+      try {
+        thenable = value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+      } catch (error) {
+        return settle(false, error);
+      }
+      if (!thenable) return settle(true, value);
+      const promise = new PromiseClass((resolve) => resolve(value));
+      then.call(promise, (result) => settle(true, result), (error) => settle(false, error));
+    },
+    wake(id: number): void {
+      const resolve = mapGet.call(pending, id) as (() => void) | undefined;
+      mapDelete.call(pending, id);
+      if (resolve) resolve();
+    },
+    drain(): OutputTuple[] {
+      const batch = buffer;
+      buffer = [];
+      return batch;
+    },
+  };
+}
+
+/** `install` as source text for `isolate.compileScript`; evaluates to the function. */
+export const BOOTSTRAP_SOURCE = `(${install.toString()})`;

@@ -1,0 +1,37 @@
+// The Piscina task: runs one execution in this worker thread and reports over parentPort.
+//
+//   Piscina task (ExecTask) ──► runExecution ──► Sandbox.execute ──► tenant isolate, fresh Context
+//                                                     │ flush/progress (batched in the isolate)
+//   parentPort ◄── 'started' · 'logs' · 'progress' ◄──┘ OutputRelay (caps log volume)
+//   parentPort ◄── 'ended' (outcome)                   after the last output of the execution
+//   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
+//
+// Everything about one execution travels over the same port, in order, so the main thread
+// sees its last log entry before its end. The task itself resolves with nothing.
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
+import { OutputRelay } from './output.js';
+import { prepareProgram } from './program.js';
+import { Sandbox } from './sandbox.js';
+import type { ControlMessage, ExecTask, WorkerConfig, WorkerMessage } from './protocol.js';
+
+const sandbox = new Sandbox();
+const config = workerData as WorkerConfig;
+
+const control = new BroadcastChannel(config.controlChannel);
+control.onmessage = (event) => {
+  const message = (event as { data: ControlMessage }).data;
+  if (message.kind === 'cancel') sandbox.cancel(message.execId);
+};
+control.unref();
+
+function post(message: WorkerMessage): void {
+  parentPort!.postMessage(message);
+}
+
+export default async function runExecution(task: ExecTask): Promise<void> {
+  post({ kind: 'started', execId: task.execId });
+  const relay = new OutputRelay(task.execId, task.limits, post);
+  const outcome = await sandbox.execute(task, prepareProgram(task.program), relay);
+  relay.finish();
+  post({ kind: 'ended', execId: task.execId, outcome });
+}

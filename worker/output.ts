@@ -1,0 +1,57 @@
+// Relays one execution's output from its isolate to the main thread, over this worker's
+// parentPort, one message per batch the isolate flushed. Log volume is bounded here: past
+// the entry or byte cap, entries are only counted, and `finish()` adds one WARN entry saying
+// how many were dropped. The script is never stopped for logging too much.
+import type { OutputTuple } from './bootstrap.js';
+import type { ExecutionLimits, LogLevel, LogRecord, WorkerMessage } from './protocol.js';
+
+const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+const PROGRESS = 4;
+
+export class OutputRelay {
+  readonly #execId: string;
+  readonly #limits: ExecutionLimits;
+  readonly #post: (message: WorkerMessage) => void;
+  #kept = 0;
+  #bytes = 0;
+  #dropped = 0;
+
+  constructor(execId: string, limits: ExecutionLimits, post: (message: WorkerMessage) => void) {
+    this.#execId = execId;
+    this.#limits = limits;
+    this.#post = post;
+  }
+
+  output(batch: readonly OutputTuple[]): void {
+    let records: LogRecord[] = [];
+    for (const [time, kind, text, percent] of batch) {
+      if (kind === PROGRESS) {
+        records = this.#send(records);
+        this.#post({ kind: 'progress', execId: this.#execId, progress: { percent, message: text } });
+      } else if (this.#kept < this.#limits.logEntryCap && this.#bytes + text.length <= this.#limits.logByteCap) {
+        this.#kept++;
+        this.#bytes += text.length;
+        records.push({ time, level: LEVELS[kind] ?? 'INFO', message: text });
+      } else {
+        this.#dropped++;
+      }
+    }
+    this.#send(records);
+  }
+
+  /** Reports dropped entries, if any; call once, before the execution's end is posted. */
+  finish(): void {
+    if (this.#dropped === 0) return;
+    const { logEntryCap, logByteCap } = this.#limits;
+    this.#send([{
+      time: Date.now(),
+      level: 'WARN',
+      message: `${this.#dropped} log entries dropped: over the per-execution cap of ${logEntryCap} entries or ${logByteCap} bytes`,
+    }]);
+  }
+
+  #send(records: LogRecord[]): LogRecord[] {
+    if (records.length > 0) this.#post({ kind: 'logs', execId: this.#execId, records });
+    return [];
+  }
+}

@@ -1,0 +1,64 @@
+// The messages that cross the thread boundary, in both directions. Types only: both
+// src/ (main thread) and worker/ `import type` from here, and nothing else is shared.
+//
+//   main ──Piscina task (ExecTask)──────────────► worker
+//   main ◄──parentPort (WorkerMessage)─────────── worker   one port per worker, tagged by execId
+//   main ──BroadcastChannel (ControlMessage)────► workers  cancel requests
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** A log entry as a worker sends it, before the main thread numbers it. */
+export interface LogRecord {
+  /** Milliseconds since the epoch, read when the script logged. */
+  readonly time: number;
+  readonly level: LogLevel;
+  readonly message: string;
+}
+
+export interface ProgressRecord {
+  readonly percent: number;
+  readonly message: string;
+}
+
+/** Per-execution limits, copied from the service's Config. */
+export interface ExecutionLimits {
+  readonly cpuMs: number;
+  readonly wallMs: number;
+  readonly memoryMb: number;
+  readonly resultLimitBytes: number;
+  readonly logMessageLimit: number;
+  readonly logEntryCap: number;
+  readonly logByteCap: number;
+}
+
+export interface ExecTask {
+  readonly execId: string;
+  /** Executions of one owner share an isolate per worker; different owners never do. */
+  readonly owner: string;
+  readonly program: string;
+  readonly limits: ExecutionLimits;
+}
+
+export type ResultType = 'number' | 'string' | 'boolean' | 'null' | 'undefined' | 'bigint' | 'array' | 'object';
+
+/** Which limit or fault ended an execution with status `error`. */
+export type ErrorReason = 'script' | 'syntax' | 'result' | 'cpu' | 'wall' | 'memory' | 'isolate' | 'worker' | 'internal';
+
+export type Outcome =
+  | { readonly status: 'completed'; readonly type: ResultType; /** JSON text of the value */ readonly json: string }
+  | { readonly status: 'error'; readonly reason: ErrorReason; readonly message: string }
+  | { readonly status: 'cancelled' };
+
+export type WorkerMessage =
+  | { readonly kind: 'started'; readonly execId: string }
+  | { readonly kind: 'logs'; readonly execId: string; readonly records: readonly LogRecord[] }
+  | { readonly kind: 'progress'; readonly execId: string; readonly progress: ProgressRecord }
+  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome };
+
+export type ControlMessage = { readonly kind: 'cancel'; readonly execId: string };
+
+/** Piscina's workerData for our workers. */
+export interface WorkerConfig {
+  /** Name of the BroadcastChannel carrying ControlMessages; unique per pool. */
+  readonly controlChannel: string;
+}

@@ -1,0 +1,321 @@
+// The sandbox: the only module that imports isolated-vm.
+//
+// Each owner gets one Isolate per worker thread (a Tenant), reused across that owner's
+// executions; each execution (a Run) gets a fresh Context in it. Owners never share an
+// isolate, so one owner's memory bomb, endless loop or cancel cannot touch another's.
+//
+// Every entry into an isolate is a host call made through the Tenant's queue, one at a time,
+// with a timeout of min(CPU left, wall-clock left) for that Run: the initial `run(program)`
+// and each `wake(id)` when a `sleep()` timer fires. Microtasks run inside the call that queued
+// them, so the timeout bounds them too, and the isolate's CPU time read before and after each
+// call is charged to exactly one Run. A Run that awaits holds no thread: it is only a Context
+// and a timer until its next call.
+import ivm from 'isolated-vm';
+import { BOOTSTRAP_SOURCE, type OutputTuple, type SandboxEntryPoints } from './bootstrap.js';
+import type { ErrorReason, ExecTask, Outcome } from './protocol.js';
+
+/** Where a Run's output goes (see output.ts). */
+export interface OutputSink {
+  output(batch: readonly OutputTuple[]): void;
+}
+
+/** Sleeps one Run may have pending at once; more ends it (a guard for the host's timers). */
+const MAX_PENDING_SLEEPS = 10_000;
+/** An idle tenant isolate is disposed after this long without executions. */
+const TENANT_IDLE_MS = 60_000;
+const MS = 1_000_000n;
+
+function errorOutcome(reason: ErrorReason, message: string): Outcome {
+  return { status: 'error', reason, message };
+}
+
+/**
+ * Tells isolated-vm's failures apart, by message text (the library has no error codes):
+ *   "Script execution timed out."                                    a call's timeout elapsed
+ *   "Isolate was disposed during execution due to memory limit"       heap limit reached
+ *   "Isolate was disposed during execution" / "Isolate is disposed"   disposed by us (cancel)
+ */
+function classify(error: unknown, limits: ExecTask['limits'], binding: 'cpu' | 'wall'): Outcome {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('timed out')) {
+    return binding === 'cpu'
+      ? errorOutcome('cpu', `CPU time limit exceeded: the script ran for more than ${limits.cpuMs} ms`)
+      : errorOutcome('wall', `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms`);
+  }
+  if (message.includes('memory limit')) return memoryOutcome(limits);
+  if (message.includes('disposed')) return errorOutcome('isolate', 'The isolate was stopped');
+  return errorOutcome('internal', `Sandbox failure: ${message}`);
+}
+
+function memoryOutcome(limits: ExecTask['limits']): Outcome {
+  return errorOutcome('memory', `Memory limit exceeded: the isolate's heap passed ${limits.memoryMb} MiB`);
+}
+
+/** One owner's isolate in this worker, and the queue of calls into it. */
+class Tenant {
+  readonly isolate: ivm.Isolate;
+  readonly runs = new Set<Run>();
+  readonly #bootstrap: ivm.Script;
+  readonly #onGone: (tenant: Tenant) => void;
+  #tail: Promise<void> = Promise.resolve();
+  #current: Run | undefined;
+  #idleSince = Date.now();
+
+  constructor(memoryMb: number, onGone: (tenant: Tenant) => void) {
+    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+    this.#bootstrap = this.isolate.compileScriptSync(BOOTSTRAP_SOURCE);
+    this.#onGone = onGone;
+  }
+
+  get bootstrap(): ivm.Script {
+    return this.#bootstrap;
+  }
+
+  /** The Run whose call is inside the isolate right now. */
+  get current(): Run | undefined {
+    return this.#current;
+  }
+
+  idleFor(now: number): number {
+    return this.runs.size === 0 ? now - this.#idleSince : 0;
+  }
+
+  /** Runs `job` for `run` after every call queued before it; skipped once the isolate is gone. */
+  enqueue(run: Run, job: () => Promise<void> | void): Promise<void> {
+    const next = this.#tail.then(async () => {
+      if (this.isolate.isDisposed) return;
+      this.#current = run;
+      try {
+        await job();
+      } finally {
+        this.#current = undefined;
+      }
+    });
+    this.#tail = next.catch(() => undefined);
+    return next;
+  }
+
+  attach(run: Run): void {
+    this.runs.add(run);
+  }
+
+  detach(run: Run): void {
+    this.runs.delete(run);
+    if (this.runs.size === 0) this.#idleSince = Date.now();
+  }
+
+  /** Disposes the isolate and ends every Run in it: `culprit` with `outcome`, the others with `others`. */
+  destroy(culprit: Run | undefined, outcome: Outcome, others: Outcome): void {
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.#onGone(this);
+    for (const run of [...this.runs]) run.end(run === culprit ? outcome : others);
+  }
+}
+
+/** One execution: a Context in its owner's isolate, its timers, and its outcome. */
+class Run {
+  readonly task: ExecTask;
+  readonly done: Promise<Outcome>;
+  readonly #tenant: Tenant;
+  readonly #sink: OutputSink;
+  readonly #deadline: number;
+  readonly #sleepTimers = new Set<NodeJS.Timeout>();
+  #resolve!: (outcome: Outcome) => void;
+  #ended = false;
+  #cpuUsed = 0n;
+  #wallTimer: NodeJS.Timeout | undefined;
+  #context: ivm.Context | undefined;
+  #entry: { run: ivm.Reference; wake: ivm.Reference; drain: ivm.Reference } | undefined;
+
+  constructor(task: ExecTask, tenant: Tenant, sink: OutputSink) {
+    this.task = task;
+    this.#tenant = tenant;
+    this.#sink = sink;
+    this.#deadline = Date.now() + task.limits.wallMs;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    tenant.attach(this);
+  }
+
+  start(program: string): Promise<Outcome> {
+    const { limits } = this.task;
+    this.#wallTimer = setTimeout(
+      () => this.end(errorOutcome('wall', `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms`)),
+      limits.wallMs,
+    );
+    void this.#call(async (timeout) => {
+      this.#open();
+      await this.#entry!.run.apply(undefined, [program], { arguments: { copy: true }, timeout });
+    });
+    return this.done;
+  }
+
+  /** Ends the Run once; its Context is released after the call in flight, if any, returns. */
+  end(outcome: Outcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#wallTimer);
+    for (const timer of this.#sleepTimers) clearTimeout(timer);
+    this.#sleepTimers.clear();
+    this.#tenant.detach(this);
+    void this.#tenant.enqueue(this, () => this.#release());
+    this.#resolve(outcome);
+  }
+
+  cancel(): void {
+    if (this.#ended) return;
+    // A Run that is computing can only be stopped by disposing its isolate (isolated-vm has no
+    // way to interrupt one call); the owner's other Runs in this worker go with it.
+    if (this.#tenant.current === this) {
+      this.#tenant.destroy(this, { status: 'cancelled' }, errorOutcome('isolate',
+        `Stopped: execution ${this.task.execId} of the same user was cancelled while it held the shared isolate`));
+    } else {
+      this.end({ status: 'cancelled' });
+    }
+  }
+
+  /** Creates the Context and installs the script globals (the isolate is idle: we hold the queue). */
+  #open(): void {
+    const { limits } = this.task;
+    const context = this.#tenant.isolate.createContextSync();
+    this.#context = context;
+    const install = this.#tenant.bootstrap.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+    const api = install.applySync(undefined, [
+      new ivm.Callback((batch: OutputTuple[]) => this.#output(batch)),
+      new ivm.Callback((id: number, ms: number) => this.#sleep(id, ms)),
+      new ivm.Callback((ok: boolean, typeOrMessage: string, json: string) => this.#settle(ok, typeOrMessage, json)),
+      new ivm.ExternalCopy({
+        messageLimit: limits.logMessageLimit,
+        resultLimitChars: limits.resultLimitBytes,
+        batchEntries: 256,
+        flushIntervalMs: 5,
+      }).copyInto(),
+    ], { result: { reference: true } }) as ivm.Reference<SandboxEntryPoints>;
+    install.release();
+    this.#entry = {
+      run: api.getSync('run', { reference: true }),
+      wake: api.getSync('wake', { reference: true }),
+      drain: api.getSync('drain', { reference: true }),
+    };
+    api.release();
+  }
+
+  /** One call into the isolate on this Run's behalf, timed and charged to it. */
+  #call(invoke: (timeout: number) => Promise<void>): Promise<void> {
+    return this.#tenant.enqueue(this, async () => {
+      if (this.#ended) return;
+      const { isolate } = this.#tenant;
+      const cpuLeft = this.task.limits.cpuMs - Number(this.#cpuUsed / MS);
+      const wallLeft = this.#deadline - Date.now();
+      const binding = cpuLeft <= wallLeft ? 'cpu' : 'wall';
+      const before = isolate.cpuTime;
+      try {
+        await invoke(Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft))));
+        if (!this.#ended) this.#drain();
+      } catch (error) {
+        if (isolate.isDisposed) {
+          // Disposed by the heap limit (or by a cancel, which already ended the Runs).
+          this.#tenant.destroy(this, memoryOutcome(this.task.limits), memoryOutcome(this.task.limits));
+        } else {
+          this.end(classify(error, this.task.limits, binding));
+        }
+      } finally {
+        if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
+      }
+    });
+  }
+
+  /** Delivers what the program logged in microtasks since its last flush. */
+  #drain(): void {
+    const batch = this.#entry!.drain.applySync(undefined, [], { result: { copy: true }, timeout: 1000 }) as OutputTuple[];
+    if (batch.length > 0) this.#output(batch);
+  }
+
+  #output(batch: readonly OutputTuple[]): void {
+    if (!this.#ended) this.#sink.output(batch);
+  }
+
+  #sleep(id: number, ms: number): void {
+    if (this.#ended) return;
+    if (this.#sleepTimers.size >= MAX_PENDING_SLEEPS) {
+      this.end(errorOutcome('script', `Too many pending sleep() calls: at most ${MAX_PENDING_SLEEPS} at once`));
+      return;
+    }
+    const delay = Math.min(ms, Math.max(0, this.#deadline - Date.now()) + 1);
+    const timer = setTimeout(() => {
+      this.#sleepTimers.delete(timer);
+      void this.#call(async (timeout) => {
+        await this.#entry!.wake.apply(undefined, [id], { timeout });
+      });
+    }, delay);
+    this.#sleepTimers.add(timer);
+  }
+
+  #settle(ok: boolean, typeOrMessage: string, json: string): void {
+    if (!ok) return this.end(errorOutcome(/^The result|^Result size/.test(typeOrMessage) ? 'result' : 'script', typeOrMessage));
+    const { resultLimitBytes } = this.task.limits;
+    if (Buffer.byteLength(json) > resultLimitBytes) {
+      return this.end(errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`));
+    }
+    this.end({ status: 'completed', type: typeOrMessage as Extract<Outcome, { status: 'completed' }>['type'], json });
+  }
+
+  #release(): void {
+    if (this.#entry) {
+      this.#entry.run.release();
+      this.#entry.wake.release();
+      this.#entry.drain.release();
+      this.#entry = undefined;
+    }
+    this.#context?.release();
+    this.#context = undefined;
+  }
+}
+
+/** All tenants of one worker thread. */
+export class Sandbox {
+  readonly #tenants = new Map<string, Tenant>();
+  readonly #runs = new Map<string, Run>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor() {
+    this.#sweep = setInterval(() => this.#disposeIdle(), TENANT_IDLE_MS / 2);
+    this.#sweep.unref();
+  }
+
+  /** Runs one execution to its outcome; never throws. */
+  async execute(task: ExecTask, program: string, sink: OutputSink): Promise<Outcome> {
+    const run = new Run(task, this.#tenantFor(task), sink);
+    this.#runs.set(task.execId, run);
+    try {
+      return await run.start(program);
+    } finally {
+      this.#runs.delete(task.execId);
+    }
+  }
+
+  /** Cancels a running execution of this worker; unknown ids are ignored. */
+  cancel(execId: string): void {
+    this.#runs.get(execId)?.cancel();
+  }
+
+  #tenantFor(task: ExecTask): Tenant {
+    let tenant = this.#tenants.get(task.owner);
+    if (tenant === undefined || tenant.isolate.isDisposed) {
+      tenant = new Tenant(task.limits.memoryMb, (gone) => {
+        if (this.#tenants.get(task.owner) === gone) this.#tenants.delete(task.owner);
+      });
+      this.#tenants.set(task.owner, tenant);
+    }
+    return tenant;
+  }
+
+  #disposeIdle(): void {
+    const now = Date.now();
+    for (const [owner, tenant] of this.#tenants) {
+      if (tenant.idleFor(now) >= TENANT_IDLE_MS) {
+        this.#tenants.delete(owner);
+        tenant.isolate.dispose();
+      }
+    }
+  }
+}

@@ -8,6 +8,13 @@ import type { ExecutionLimits, LogLevel, LogRecord, WorkerMessage } from './prot
 const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const PROGRESS = 4;
 
+function isTuple(value: unknown): value is OutputTuple {
+  if (!Array.isArray(value) || value.length !== 4) return false;
+  const [time, kind, text, percent] = value as unknown[];
+  return typeof time === 'number' && typeof text === 'string' && typeof percent === 'number'
+    && (kind === 0 || kind === 1 || kind === 2 || kind === 3 || kind === PROGRESS);
+}
+
 export class OutputRelay {
   readonly #execId: string;
   readonly #limits: ExecutionLimits;
@@ -24,7 +31,11 @@ export class OutputRelay {
 
   output(batch: readonly OutputTuple[]): void {
     let records: LogRecord[] = [];
-    for (const [time, kind, text, percent] of batch) {
+    for (const tuple of batch) {
+      // The isolate's own code builds these tuples, but a script can tamper with the
+      // prototypes that code uses: take only well-formed ones.
+      if (!isTuple(tuple)) continue;
+      const [time, kind, text, percent] = tuple;
       if (kind === PROGRESS) {
         records = this.#send(records);
         this.#post({ kind: 'progress', execId: this.#execId, progress: { percent, message: text } });

@@ -140,7 +140,7 @@ export class ExecutionManager {
     }
   }
 
-  #onWorkerMessage(message: WorkerMessage): void {
+  #onWorkerMessage(message: Exclude<WorkerMessage, { kind: 'closed' }>): void {
     const execution = this.#live.get(message.execId);
     if (execution === undefined) return;
     switch (message.kind) {

@@ -14,13 +14,16 @@ export interface PoolOptions {
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
+/** How long workers get to dispose their isolates at close. */
+const WORKER_CLOSE_MS = 3000;
 
 export class WorkerPool {
   readonly #piscina: Piscina<ExecTask, void>;
   readonly #control: BroadcastChannel;
   #closed: Promise<void> | undefined;
+  #onWorkerClosed: (() => void) | undefined;
 
-  constructor(options: PoolOptions, onMessage: (message: WorkerMessage) => void) {
+  constructor(options: PoolOptions, onMessage: (message: Exclude<WorkerMessage, { kind: 'closed' }>) => void) {
     const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}` };
     this.#control = new BroadcastChannel(workerData.controlChannel);
     this.#piscina = new Piscina<ExecTask, void>({
@@ -36,7 +39,10 @@ export class WorkerPool {
       atomics: 'disabled',
       workerData,
     });
-    this.#piscina.on('message', onMessage);
+    this.#piscina.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'closed') this.#onWorkerClosed?.();
+      else onMessage(message);
+    });
     // Errors of tasks are reported through their promises; this keeps a stray one from
     // becoming an unhandled 'error' event.
     this.#piscina.on('error', (error: unknown) => console.error('chariot-exec: worker pool error', error));
@@ -57,12 +63,29 @@ export class WorkerPool {
     this.#control.postMessage(message);
   }
 
-  /** Stops the workers; idempotent. */
+  /** Has every worker dispose its isolates, then stops the workers; idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      await this.#disposeIsolates();
       this.#control.close();
       await this.#piscina.destroy();
     })();
     return this.#closed;
+  }
+
+  /** Asks every worker to dispose its isolates and waits for all answers (or a deadline). */
+  #disposeIsolates(): Promise<void> {
+    let waiting = this.#piscina.threads.length;
+    if (waiting === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const deadline = setTimeout(resolve, WORKER_CLOSE_MS);
+      this.#onWorkerClosed = () => {
+        if (--waiting > 0) return;
+        clearTimeout(deadline);
+        resolve();
+      };
+      const message: ControlMessage = { kind: 'shutdown' };
+      this.#control.postMessage(message);
+    });
   }
 }

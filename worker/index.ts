@@ -5,6 +5,7 @@
 //   parentPort ◄── 'started' · 'logs' · 'progress' ◄──┘ OutputRelay (caps log volume)
 //   parentPort ◄── 'ended' (outcome)                   after the last output of the execution
 //   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
+//   BroadcastChannel ──► 'shutdown' ──► Sandbox.close ──► parentPort 'closed'
 //
 // Everything about one execution travels over the same port, in order, so the main thread
 // sees its last log entry before its end. The task itself resolves with nothing.
@@ -21,6 +22,11 @@ const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
   if (message.kind === 'cancel') sandbox.cancel(message.execId);
+  if (message.kind === 'shutdown') {
+    // A thread terminated while it still holds isolates can abort the whole process
+    // ("terminate called after throwing an instance of 'ivm::RuntimeError'"): dispose first.
+    void sandbox.close().then(() => post({ kind: 'closed' }));
+  }
 };
 control.unref();
 

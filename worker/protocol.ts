@@ -53,9 +53,14 @@ export type WorkerMessage =
   | { readonly kind: 'started'; readonly execId: string }
   | { readonly kind: 'logs'; readonly execId: string; readonly records: readonly LogRecord[] }
   | { readonly kind: 'progress'; readonly execId: string; readonly progress: ProgressRecord }
-  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome };
+  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome }
+  /** Answer to 'shutdown': this worker disposed its isolates and may be terminated. */
+  | { readonly kind: 'closed' };
 
-export type ControlMessage = { readonly kind: 'cancel'; readonly execId: string };
+export type ControlMessage =
+  | { readonly kind: 'cancel'; readonly execId: string }
+  /** The pool is about to stop: dispose every isolate, then answer 'closed'. */
+  | { readonly kind: 'shutdown' };
 
 /** Piscina's workerData for our workers. */
 export interface WorkerConfig {

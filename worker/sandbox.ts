@@ -76,6 +76,11 @@ class Tenant {
     return this.#current;
   }
 
+  /** Settles once every call queued so far has finished (a disposed isolate fails them fast). */
+  settled(): Promise<void> {
+    return this.#tail;
+  }
+
   idleFor(now: number): number {
     return this.runs.size === 0 ? now - this.#idleSince : 0;
   }
@@ -274,6 +279,8 @@ class Run {
 /** All tenants of one worker thread. */
 export class Sandbox {
   readonly #tenants = new Map<string, Tenant>();
+  /** Disposed tenants whose last calls may still be settling. */
+  readonly #retired = new Set<Tenant>();
   readonly #runs = new Map<string, Run>();
   readonly #sweep: NodeJS.Timeout;
 
@@ -298,11 +305,34 @@ export class Sandbox {
     this.#runs.get(execId)?.cancel();
   }
 
+  /**
+   * Ends every execution as cancelled, disposes every isolate, and resolves once every call
+   * into them has settled. Only then may the thread stop: a call that fails while its thread
+   * is being terminated aborts the process ("terminate called after throwing an instance of
+   * 'ivm::RuntimeError'", from ivm::StackTraceHolder::ChainStack in Phase3Failure).
+   */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    for (const run of this.#runs.values()) run.end({ status: 'cancelled' });
+    for (const tenant of this.#tenants.values()) this.#retire(tenant);
+    this.#tenants.clear();
+    await Promise.all([...this.#retired].map((tenant) => tenant.settled()));
+  }
+
+  /** Disposes a tenant's isolate and keeps it until its last call has settled. */
+  #retire(tenant: Tenant): void {
+    if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
+    if (this.#retired.has(tenant)) return;
+    this.#retired.add(tenant);
+    void tenant.settled().then(() => this.#retired.delete(tenant));
+  }
+
   #tenantFor(task: ExecTask): Tenant {
     let tenant = this.#tenants.get(task.owner);
     if (tenant === undefined || tenant.isolate.isDisposed) {
       tenant = new Tenant(task.limits.memoryMb, (gone) => {
         if (this.#tenants.get(task.owner) === gone) this.#tenants.delete(task.owner);
+        this.#retire(gone);
       });
       this.#tenants.set(task.owner, tenant);
     }
@@ -314,7 +344,7 @@ export class Sandbox {
     for (const [owner, tenant] of this.#tenants) {
       if (tenant.idleFor(now) >= TENANT_IDLE_MS) {
         this.#tenants.delete(owner);
-        tenant.isolate.dispose();
+        this.#retire(tenant);
       }
     }
   }

@@ -1,0 +1,43 @@
+// The steps most tests share: submit a program, follow its stream to `done`, read its result.
+import { expect } from 'chai';
+import type { Client, HttpResult } from './client.js';
+import { asObject, expectJson, expectKeys, UUID_V4 } from './expectations.js';
+import type { SseEvent } from './sse.js';
+
+/** POST /api/execute-async; asserts 200 `{"execution_id": <uuid v4>}` and returns the id. */
+export async function submit(client: Client, program: string): Promise<string> {
+  const res = await client.json('POST', '/api/execute-async', { program });
+  expect(res.status, res.text).to.equal(200);
+  expectJson(res);
+  const body = asObject(res.body);
+  expectKeys(body, ['execution_id']);
+  expect(body.execution_id).to.match(UUID_V4);
+  return String(body.execution_id);
+}
+
+/** Opens /api/logs/:id, asserts 200, and returns every event through `done` (the stream ended). */
+export async function streamToEnd(client: Client, id: string): Promise<SseEvent[]> {
+  const stream = await client.sse(`/api/logs/${id}`);
+  expect(stream.status, `GET /api/logs/${id}`).to.equal(200);
+  return stream.untilDone();
+}
+
+/** The status carried by the `done` event that ends `events`. */
+export function doneStatus(events: readonly SseEvent[]): string {
+  const last = events[events.length - 1];
+  expect(last?.event, 'last event').to.equal('done');
+  const data = asObject(JSON.parse(last!.data), 'done data');
+  expectKeys(data, ['status']);
+  return String(data.status);
+}
+
+export function getResult(client: Client, id: string): Promise<HttpResult> {
+  return client.json('GET', `/api/result/${id}`);
+}
+
+/** Submits `program`, waits for its `done` event, and returns its id and GET /api/result answer. */
+export async function runToEnd(client: Client, program: string): Promise<{ id: string; events: SseEvent[]; result: HttpResult }> {
+  const id = await submit(client, program);
+  const events = await streamToEnd(client, id);
+  return { id, events, result: await getResult(client, id) };
+}

@@ -1,0 +1,82 @@
+// Shape checks shared by the HTTP tests: whole-body assertions where values are not
+// deterministic (ids, timestamps), exact ones everywhere else.
+import { expect } from 'chai';
+import type { HttpResult, Json } from './client.js';
+
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** ISO-8601 in UTC as Date#toISOString writes it (fraction optional). */
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
+export type JsonObject = { [key: string]: Json };
+export type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export function asObject(value: Json | undefined, what = 'value'): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    expect.fail(`${what} should be a JSON object, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function asArray(value: Json | undefined, what = 'value'): Json[] {
+  if (!Array.isArray(value)) expect.fail(`${what} should be a JSON array, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Asserts the object has every key of `required`, and no keys beyond `required` and `optional`. */
+export function expectKeys(object: JsonObject, required: readonly string[], optional: readonly string[] = []): void {
+  const keys = Object.keys(object);
+  for (const key of required) expect(keys, `key "${key}" in ${JSON.stringify(object)}`).to.include(key);
+  const extra = keys.filter((key) => !required.includes(key) && !optional.includes(key));
+  expect(extra, `unexpected keys in ${JSON.stringify(object)}`).to.eql([]);
+}
+
+export function expectIsoTimestamp(value: Json | undefined, what = 'timestamp'): void {
+  expect(value, what).to.be.a('string');
+  expect(value, what).to.match(ISO_UTC);
+  expect(Number.isNaN(Date.parse(String(value))), `${what} parses as a date`).to.equal(false);
+}
+
+/** The API's JSON content type, exactly. */
+export function expectJson(res: HttpResult): void {
+  expect(res.headers.get('content-type'), 'content-type').to.match(/^application\/json; charset=utf-8$/i);
+}
+
+/**
+ * A JSON error answer: `status`, body `{"error": message}`; API.md allows extra fields such as
+ * `"code"`, and only a string `code` is accepted here.
+ */
+export function expectError(res: HttpResult, status: number, message: string | RegExp): void {
+  expect(res.status, `status of ${res.text}`).to.equal(status);
+  expectJson(res);
+  const body = asObject(res.body, 'error body');
+  expectKeys(body, ['error'], ['code']);
+  if (body.code !== undefined) expect(body.code, 'code').to.be.a('string');
+  expect(body.error, 'error').to.be.a('string');
+  if (typeof message === 'string') expect(body.error).to.equal(message);
+  else expect(body.error).to.match(message);
+}
+
+export interface ExpectedEntry {
+  readonly level: Level;
+  readonly message: string;
+}
+
+/** One log entry exactly: `{seq, timestamp, level, message}`, nothing else. */
+export function expectLogEntry(actual: Json | undefined, seq: number, expected: ExpectedEntry): void {
+  const entry = asObject(actual, `log entry ${seq}`);
+  expectKeys(entry, ['seq', 'timestamp', 'level', 'message']);
+  expectIsoTimestamp(entry.timestamp, `timestamp of entry ${seq}`);
+  expect({ seq: entry.seq, level: entry.level, message: entry.message }).to.eql({ seq, ...expected });
+}
+
+/** A whole list of log entries: seq 1..n in order, each exactly as expected. */
+export function expectLogEntries(actual: Json | undefined, expected: readonly ExpectedEntry[]): void {
+  const entries = asArray(actual, 'logs');
+  expect(
+    entries.map((entry) => {
+      const { level, message } = asObject(entry);
+      return { level, message };
+    }),
+  ).to.eql(expected);
+  entries.forEach((entry, i) => expectLogEntry(entry, i + 1, expected[i]!));
+}

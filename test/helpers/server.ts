@@ -1,0 +1,61 @@
+// Starts the real server on an ephemeral port for one test file, with test users and
+// overrides of the environment, and hands out logged-in clients.
+import { expect } from 'chai';
+import { loadConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { Client } from './client.js';
+
+export const PASSWORDS = Object.freeze({
+  alice: 'alice-pw',
+  bob: 'bob-pw',
+  carol: 'carol-pw',
+  dave: 'dave-pw',
+});
+export type User = keyof typeof PASSWORDS;
+
+const USERS = Object.entries(PASSWORDS).map(([name, password]) => `${name}:${password}`).join(',');
+
+/** Starts a server: port 0, 2 threads, the test users, then `overrides` (CHARIOT_* variables). */
+export function startTestServer(overrides: Readonly<Record<string, string>> = {}): Promise<RunningServer> {
+  return startServer(loadConfig({ PORT: '0', CHARIOT_THREADS: '2', CHARIOT_USERS: USERS, ...overrides }));
+}
+
+/** A client that logged in as `user` (the login is asserted to succeed). */
+export async function loginAs(url: string, user: User): Promise<Client> {
+  const client = new Client(url);
+  const res = await client.login(user, PASSWORDS[user]);
+  expect(res.status, `login as ${user}: ${res.text}`).to.equal(200);
+  expect(client.cookieHeader, 'session cookie after login').to.be.a('string');
+  return client;
+}
+
+export interface ServerFixture {
+  /** The running server's base URL (valid inside tests and hooks after `before`). */
+  readonly url: string;
+  login(user: User): Promise<Client>;
+  /** A client without a session. */
+  anonymous(): Client;
+}
+
+/** Registers mocha `before`/`after` hooks that start and close one server for the file. */
+export function useServer(overrides: Readonly<Record<string, string>> = {}): ServerFixture {
+  let server: RunningServer | undefined;
+  before(async () => {
+    server = await startTestServer(overrides);
+  });
+  after(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const url = (): string => {
+    if (server === undefined) throw new Error('the test server is not running');
+    return server.url;
+  };
+  return {
+    get url() {
+      return url();
+    },
+    login: (user) => loginAs(url(), user),
+    anonymous: () => new Client(url()),
+  };
+}

@@ -199,3 +199,22 @@ describe('GET /api/logs/:execId (Server-Sent Events)', () => {
     }
   });
 });
+
+describe('GET /api/logs/:execId of a queued execution', () => {
+  // One slot in the whole pool: a second execution waits in the queue behind the first.
+  const server = useServer({ CHARIOT_THREADS: '1', CHARIOT_TASKS_PER_THREAD: '1' });
+
+  it('misses nothing when the subscriber is in before the execution starts', async () => {
+    const alice = await server.login('alice');
+    const blocker = await submit(alice, 'await sleep(400); "blocker"');
+    const id = await submit(alice, 'logPrint("first"); await sleep(10); logPrint("second"); 2');
+    const stream = await alice.sse(`/api/logs/${id}`);
+    const queued = await getResult(alice, id);
+    expect(queued.status, queued.text).to.equal(202);
+    expect(asObject(queued.body)).to.deep.include({ status: 'queued', logs: [], started_at: null });
+    const events = await stream.untilDone();
+    expectEntriesThenDone(events, [{ message: 'first' }, { message: 'second' }], 'completed');
+    expectNothingButEvents(stream);
+    expect(asObject((await getResult(alice, blocker)).body).status).to.equal('completed');
+  });
+});

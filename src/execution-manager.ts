@@ -59,6 +59,16 @@ export class ExecutionManager {
     this.#sweep.unref();
   }
 
+  /** Fault injection for tests: the worker running this execution dies as if it crashed. */
+  crashWorkerOf(id: string): void {
+    this.#pool.crashWorkerOf(id);
+  }
+
+  /** The pool's worker threads (diagnostics and fault tests). */
+  get workers(): WorkerPool['workers'] {
+    return this.#pool.workers;
+  }
+
   get stats(): ManagerStats {
     return { threads: this.#pool.threads, queued: this.#scheduler.queued, running: this.#scheduler.running };
   }

@@ -2,7 +2,7 @@
 // worker reports its progress over its own parentPort (one port per worker, messages tagged
 // by execution id, see worker/protocol.ts), and cancel requests go out on a BroadcastChannel.
 import { randomUUID } from 'node:crypto';
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ControlMessage, ExecTask, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
 
@@ -14,6 +14,8 @@ export interface PoolOptions {
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
+/** Host heap of one worker thread, in MiB (the isolates' heaps are not counted in it). */
+const WORKER_HEAP_MB = 512;
 /** How long workers get to dispose their isolates at close. */
 const WORKER_CLOSE_MS = 3000;
 
@@ -37,6 +39,10 @@ export class WorkerPool {
       // A worker waits on timers between calls into its isolates; Piscina's default
       // Atomics.wait would park its event loop whenever no task message is pending.
       atomics: 'disabled',
+      // The isolates' heaps are limited on their own; this bounds the worker's host heap, so
+      // a runaway worker ends in ERR_WORKER_OUT_OF_MEMORY (its executions fail, Piscina
+      // replaces it) rather than taking the process down.
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       workerData,
     });
     this.#piscina.on('message', (message: WorkerMessage) => {
@@ -52,9 +58,20 @@ export class WorkerPool {
     return this.#piscina.threads.length;
   }
 
+  /** The worker threads (diagnostics and fault tests: a test terminates one). */
+  get workers(): readonly Worker[] {
+    return this.#piscina.threads;
+  }
+
   /** Runs one execution; rejects only when its worker died. */
   run(task: ExecTask): Promise<void> {
     return this.#piscina.run(task);
+  }
+
+  /** Fault injection for tests: the worker holding this execution dies as if it crashed. */
+  crashWorkerOf(execId: string): void {
+    const message: ControlMessage = { kind: 'crash', execId };
+    this.#control.postMessage(message);
   }
 
   /** Asks every worker to stop this execution if it holds it. */

@@ -13,6 +13,8 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   readonly url: string;
   readonly port: number;
+  /** The service's executions, for diagnostics and tests in the same process. */
+  readonly manager: ExecutionManager;
   /** Stops accepting, cancels running scripts, ends SSE streams with done, closes the pool. Idempotent. */
   close(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}`,
     port,
+    manager,
     close() {
       closing ??= (async () => {
         clearInterval(sweep);

@@ -41,6 +41,9 @@ export function install(
   settleHost: HostCallbacks['settle'],
   options: InstallOptions,
 ): SandboxEntryPoints {
+  // Strict code hides itself from the program: `f.caller` of a program function called from
+  // here is null rather than this closure's `run`, and `arguments.callee` throws.
+  'use strict';
   const global = globalThis as Record<string, unknown>;
   const stringify = JSON.stringify;
   const now = Date.now;

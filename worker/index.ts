@@ -22,6 +22,9 @@ const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
   if (message.kind === 'cancel') sandbox.cancel(message.execId);
+  if (message.kind === 'crash' && sandbox.holds(message.execId)) {
+    void sandbox.abandon().then(() => process.exit(1));
+  }
   if (message.kind === 'shutdown') {
     // A thread terminated while it still holds isolates can abort the whole process
     // ("terminate called after throwing an instance of 'ivm::RuntimeError'"): dispose first.

@@ -60,7 +60,13 @@ export type WorkerMessage =
 export type ControlMessage =
   | { readonly kind: 'cancel'; readonly execId: string }
   /** The pool is about to stop: dispose every isolate, then answer 'closed'. */
-  | { readonly kind: 'shutdown' };
+  | { readonly kind: 'shutdown' }
+  /**
+   * Fault injection: the worker holding `execId` dies (exit code 1) without reporting its
+   * executions' ends, as after a crash. Its isolates are disposed first: a thread that stops
+   * while it holds isolates can deadlock inside isolated-vm (see docs/API.md).
+   */
+  | { readonly kind: 'crash'; readonly execId: string };
 
 /** Piscina's workerData for our workers. */
 export interface WorkerConfig {

@@ -60,6 +60,7 @@ class Tenant {
   #tail: Promise<void> = Promise.resolve();
   #current: Run | undefined;
   #idleSince = Date.now();
+  #disposedByHost = false;
 
   constructor(memoryMb: number, onGone: (tenant: Tenant) => void) {
     this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
@@ -69,6 +70,17 @@ class Tenant {
 
   get bootstrap(): ivm.Script {
     return this.#bootstrap;
+  }
+
+  /** True when this code disposed the isolate (a cancel, a shutdown), not the heap limit. */
+  get disposedByHost(): boolean {
+    return this.#disposedByHost;
+  }
+
+  dispose(): void {
+    if (this.isolate.isDisposed) return;
+    this.#disposedByHost = true;
+    this.isolate.dispose();
   }
 
   /** The Run whose call is inside the isolate right now. */
@@ -111,7 +123,7 @@ class Tenant {
 
   /** Disposes the isolate and ends every Run in it: `culprit` with `outcome`, the others with `others`. */
   destroy(culprit: Run | undefined, outcome: Outcome, others: Outcome): void {
-    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.dispose();
     this.#onGone(this);
     for (const run of [...this.runs]) run.end(run === culprit ? outcome : others);
   }
@@ -217,8 +229,10 @@ class Run {
         await invoke(Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft))));
         if (!this.#ended) this.#drain();
       } catch (error) {
-        if (isolate.isDisposed) {
-          // Disposed by the heap limit (or by a cancel, which already ended the Runs).
+        if (this.#tenant.disposedByHost) {
+          // A cancel or shutdown disposed the isolate and has decided every Run's outcome.
+        } else if (isolate.isDisposed) {
+          // isolated-vm disposed it at the heap limit: every Run in it ends.
           this.#tenant.destroy(this, memoryOutcome(this.task.limits), memoryOutcome(this.task.limits));
         } else {
           this.end(classify(error, this.task.limits, binding));
@@ -300,6 +314,25 @@ export class Sandbox {
     }
   }
 
+  /** True when this worker holds the execution. */
+  holds(execId: string): boolean {
+    return this.#runs.has(execId);
+  }
+
+  /** Disposes every isolate, without ending any execution, and waits for their calls to settle. */
+  async abandon(): Promise<void> {
+    clearInterval(this.#sweep);
+    await this.#disposeAll();
+  }
+
+  async #disposeAll(): Promise<void> {
+    for (const tenant of this.#tenants.values()) this.#retire(tenant);
+    this.#tenants.clear();
+    await Promise.all([...this.#retired].map((tenant) => tenant.settled()));
+    // One more turn of the event loop for the failure callbacks of the calls just settled.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
   /** Cancels a running execution of this worker; unknown ids are ignored. */
   cancel(execId: string): void {
     this.#runs.get(execId)?.cancel();
@@ -314,14 +347,12 @@ export class Sandbox {
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     for (const run of this.#runs.values()) run.end({ status: 'cancelled' });
-    for (const tenant of this.#tenants.values()) this.#retire(tenant);
-    this.#tenants.clear();
-    await Promise.all([...this.#retired].map((tenant) => tenant.settled()));
+    await this.#disposeAll();
   }
 
   /** Disposes a tenant's isolate and keeps it until its last call has settled. */
   #retire(tenant: Tenant): void {
-    if (!tenant.isolate.isDisposed) tenant.isolate.dispose();
+    tenant.dispose();
     if (this.#retired.has(tenant)) return;
     this.#retired.add(tenant);
     void tenant.settled().then(() => this.#retired.delete(tenant));

@@ -42,15 +42,16 @@ export function expectJson(res: HttpResult): void {
 }
 
 /**
- * A JSON error answer: `status`, body `{"error": message}`; API.md allows extra fields such as
- * `"code"`, and only a string `code` is accepted here.
+ * A JSON error answer: `status`, body `{"error": message, "code": CODE}` (docs/API.md), and
+ * `code` when given.
  */
-export function expectError(res: HttpResult, status: number, message: string | RegExp): void {
+export function expectError(res: HttpResult, status: number, message: string | RegExp, code?: string): void {
   expect(res.status, `status of ${res.text}`).to.equal(status);
   expectJson(res);
   const body = asObject(res.body, 'error body');
-  expectKeys(body, ['error'], ['code']);
-  if (body.code !== undefined) expect(body.code, 'code').to.be.a('string');
+  expectKeys(body, ['error', 'code']);
+  expect(body.code, 'code').to.match(/^[A-Z_]+$/);
+  if (code !== undefined) expect(body.code, 'code').to.equal(code);
   expect(body.error, 'error').to.be.a('string');
   if (typeof message === 'string') expect(body.error).to.equal(message);
   else expect(body.error).to.match(message);

@@ -1,0 +1,102 @@
+// Faults: a worker thread that dies turns its executions into errors (never a forever-running
+// record) and is replaced; a client that goes away mid-stream or mid-request leaves no
+// subscriber or listener behind.
+import { expect } from 'chai';
+import type { Execution } from '../src/execution.js';
+import type { RunningServer } from '../src/server.js';
+import { asObject, expectLogEntries } from './helpers/expectations.js';
+import { doneStatus, getResult, submit } from './helpers/executions.js';
+import { loginAs, startTestServer } from './helpers/server.js';
+
+/** Listeners an execution holds for its subscribers and waiting requests. */
+function listeners(execution: Execution): { appended: number; end: number; progress: number } {
+  return {
+    appended: execution.logs.listenerCount('appended'),
+    end: execution.listenerCount('end'),
+    progress: execution.listenerCount('progress'),
+  };
+}
+
+/** Polls `check` until it holds, for state with no event to wait on (a socket's close
+ * reaching the server, a worker being replaced). */
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let tries = 0; tries < 200; tries++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect.fail(`${what} did not happen within 2 s`);
+}
+
+describe('faults', () => {
+  let server: RunningServer;
+
+  before(async () => {
+    // One worker thread, so the test knows which thread holds the executions.
+    server = await startTestServer({ CHARIOT_THREADS: '1', CHARIOT_CPU_MS: '60000' });
+  });
+
+  after(() => server.close());
+
+  it('turns the executions of a worker that died into errors, and the pool replaces the worker', async () => {
+    const [alice, bob] = await Promise.all([loginAs(server.url, 'alice'), loginAs(server.url, 'bob')]);
+    const sleeping = await submit(alice, 'logPrint("asleep"); await sleep(60000)');
+    const spinning = await submit(bob, 'logPrint("spinning"); while (true) {}');
+    const streams = await Promise.all([alice.sse(`/api/logs/${sleeping}`), bob.sse(`/api/logs/${spinning}`)]);
+    await Promise.all(streams.map((stream) => stream.nthEvent(1)));
+    const [worker] = server.manager.workers;
+    // Not worker.terminate(): a thread stopped while it holds isolates can deadlock inside
+    // isolated-vm (docs/API.md). The injected crash disposes them, then exits with code 1.
+    server.manager.crashWorkerOf(sleeping);
+
+    for (const [client, id, stream, message] of [[alice, sleeping, streams[0]!, 'asleep'], [bob, spinning, streams[1]!, 'spinning']] as const) {
+      expect(doneStatus(await stream.untilDone())).to.equal('error');
+      const result = await getResult(client, id);
+      expect(result.status).to.equal(500);
+      const body = asObject(result.body);
+      expect(body).to.deep.include({
+        status: 'error',
+        error: 'The worker thread running this execution stopped: worker exited with code: 1',
+      });
+      expectLogEntries(body.logs, [{ level: 'INFO', message }]);
+    }
+    await eventually(() => server.manager.workers.length === 1 && server.manager.workers[0] !== worker, 'the replacement worker');
+    const after = await alice.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
+    expect(after.status, after.text).to.equal(200);
+    expect(asObject(after.body)).to.deep.include({ result: 4, type: 'number' });
+  });
+
+  it('leaves no listener behind when SSE subscribers hang up mid-stream', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const id = await submit(alice, 'logPrint("one"); progress(10); await sleep(60000)');
+    const execution = await server.manager.get(id, 'alice');
+    const streams = await Promise.all(Array.from({ length: 5 }, () => alice.sse(`/api/logs/${id}`)));
+    await Promise.all(streams.map((stream) => stream.nthEvent(1)));
+    expect(listeners(execution)).to.eql({ appended: 5, end: 5, progress: 5 });
+    for (const stream of streams) stream.close();
+    await eventually(() => listeners(execution).appended === 0, 'the unsubscribe');
+    expect(listeners(execution)).to.eql({ appended: 0, end: 0, progress: 0 });
+    expect((await alice.json('POST', `/api/execution/${id}/cancel`)).status).to.equal(202);
+  });
+
+  it('leaves no listener behind when a client of POST /api/execute hangs up before the end', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const program = 'logPrint("started"); await sleep(300); "finished alone"';
+    const controller = new AbortController();
+    const request = fetch(`${server.url}/api/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: alice.cookieHeader ?? '' },
+      body: JSON.stringify({ program }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    let execution: Execution | undefined;
+    await eventually(async () => {
+      [execution] = (await server.manager.list('alice')).filter((item) => item.program === program);
+      return execution?.status === 'running';
+    }, 'the synchronous execution to run');
+    controller.abort();
+    expect(((await request) as Error).name).to.equal('AbortError');
+    // The script is not the client's to stop: it runs to its end, then nothing is left.
+    expect(await execution!.whenFinished()).to.equal('completed');
+    expect(listeners(execution!)).to.eql({ appended: 0, end: 0, progress: 0 });
+  });
+});

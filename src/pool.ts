@@ -46,8 +46,13 @@ export class WorkerPool {
       workerData,
     });
     this.#piscina.on('message', (message: WorkerMessage) => {
-      if (message.kind === 'closed') this.#onWorkerClosed?.();
-      else onMessage(message);
+      if (message.kind === 'closed') return this.#onWorkerClosed?.();
+      try {
+        onMessage(message);
+      } catch (error) {
+        // A malformed message must not take the process down with everyone's executions.
+        console.error('chariot-exec: could not apply a worker message', error);
+      }
     });
     // Errors of tasks are reported through their promises; this keeps a stray one from
     // becoming an unhandled 'error' event.

@@ -56,8 +56,6 @@ export function install(
   const mapGet = Map.prototype.get;
   const mapSet = Map.prototype.set;
   const mapDelete = Map.prototype.delete;
-  const push = Array.prototype.push;
-  const join = Array.prototype.join;
   const slice = String.prototype.slice;
   const indirectEval = eval;
   const defineProperty = Object.defineProperty;
@@ -80,7 +78,7 @@ export function install(
       const cut = message.length - options.messageLimit;
       message = slice.call(message, 0, options.messageLimit) + ` … [message cut: ${cut} more characters]`;
     }
-    push.call(buffer, [time, kind, message, percent]);
+    defineProperty(buffer, buffer.length, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
     if (buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
   };
 
@@ -102,9 +100,11 @@ export function install(
 
   const logger = (kind: number) =>
     function log(...args: unknown[]): void {
-      const parts: string[] = [];
-      for (const arg of args) push.call(parts, show(arg));
-      emit(kind, join.call(parts, ' '), -1);
+      // Index loops and string concatenation: the program may have replaced the array
+      // iterator, Array.prototype.join or push.
+      let text = '';
+      for (let i = 0; i < args.length; i++) text += (i === 0 ? '' : ' ') + show(args[i]);
+      emit(kind, text, -1);
     };
 
   const describeError = (error: unknown): string => {
@@ -181,6 +181,9 @@ export function install(
   for (const name of Object.keys(globals)) {
     defineProperty(global, name, { value: globals[name], writable: true, configurable: true, enumerable: false });
   }
+  // WebAssembly memories live outside the V8 heap, where the memory limit does not see them;
+  // WebAssembly is not part of the language the service offers (ES2022).
+  delete global.WebAssembly;
 
   return {
     run(code: string): void {
@@ -190,15 +193,21 @@ export function install(
       } catch (error) {
         return settle(false, error);
       }
+      // A promise of this context is awaited whatever its prototype's `then` now is.
       let thenable = false;
       try {
-        thenable = value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+        thenable = value instanceof PromiseClass || value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
       } catch (error) {
         return settle(false, error);
       }
       if (!thenable) return settle(true, value);
-      const promise = new PromiseClass((resolve) => resolve(value));
-      then.call(promise, (result) => settle(true, result), (error) => settle(false, error));
+      try {
+        const promise = value instanceof PromiseClass ? value : new PromiseClass((resolve) => resolve(value));
+        then.call(promise, (result: unknown) => settle(true, result), (error: unknown) => settle(false, error));
+      } catch (error) {
+        // e.g. a Symbol.species getter on Promise that throws.
+        settle(false, error);
+      }
     },
     wake(id: number): void {
       const resolve = mapGet.call(pending, id) as (() => void) | undefined;

@@ -8,11 +8,23 @@ import type { ExecutionLimits, LogLevel, LogRecord, WorkerMessage } from './prot
 const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const PROGRESS = 4;
 
+/** Largest time a Date can hold: anything else is not a time the isolate read. */
+const MAX_TIME = 8.64e15;
+
 function isTuple(value: unknown): value is OutputTuple {
   if (!Array.isArray(value) || value.length !== 4) return false;
   const [time, kind, text, percent] = value as unknown[];
-  return typeof time === 'number' && typeof text === 'string' && typeof percent === 'number'
+  return typeof time === 'number' && Number.isFinite(time) && Math.abs(time) <= MAX_TIME
+    && typeof text === 'string' && typeof percent === 'number' && Number.isFinite(percent)
     && (kind === 0 || kind === 1 || kind === 2 || kind === 3 || kind === PROGRESS);
+}
+
+/** Room for the marker the isolate appends to a message it cut. */
+const CUT_MARKER_ROOM = 64;
+
+/** The same cut the isolate makes (worker/bootstrap.ts), for entries that bypassed it. */
+function cut(text: string, limit: number): string {
+  return `${text.slice(0, limit)} … [message cut: ${text.length - limit} more characters]`;
 }
 
 export class OutputRelay {
@@ -33,12 +45,13 @@ export class OutputRelay {
     let records: LogRecord[] = [];
     for (const tuple of batch) {
       // The isolate's own code builds these tuples, but a script can tamper with the
-      // prototypes that code uses: take only well-formed ones.
+      // prototypes that code uses: take only well-formed ones, and apply the limits again.
       if (!isTuple(tuple)) continue;
-      const [time, kind, text, percent] = tuple;
+      const [time, kind, raw, percent] = tuple;
+      const text = raw.length > this.#limits.logMessageLimit + CUT_MARKER_ROOM ? cut(raw, this.#limits.logMessageLimit) : raw;
       if (kind === PROGRESS) {
         records = this.#send(records);
-        this.#post({ kind: 'progress', execId: this.#execId, progress: { percent, message: text } });
+        this.#post({ kind: 'progress', execId: this.#execId, progress: { percent: Math.min(100, Math.max(0, percent)), message: text } });
       } else if (this.#kept < this.#limits.logEntryCap && this.#bytes + text.length <= this.#limits.logByteCap) {
         this.#kept++;
         this.#bytes += text.length;

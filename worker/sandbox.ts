@@ -139,6 +139,8 @@ class Run {
   readonly #sleepTimers = new Set<NodeJS.Timeout>();
   #resolve!: (outcome: Outcome) => void;
   #ended = false;
+  /** The program's own outcome, taken when the call it settled in returns. */
+  #settled: Outcome | undefined;
   #cpuUsed = 0n;
   #wallTimer: NodeJS.Timeout | undefined;
   #context: ivm.Context | undefined;
@@ -227,6 +229,9 @@ class Run {
       const before = isolate.cpuTime;
       try {
         await invoke(Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft))));
+        // Settled during this call: it ends only now that the call returned, so that work the
+        // program left queued behind its result still counts (and can still hit a limit).
+        if (this.#settled) this.end(this.#settled);
         if (!this.#ended) this.#drain();
       } catch (error) {
         if (this.#tenant.disposedByHost) {
@@ -235,7 +240,12 @@ class Run {
           // isolated-vm disposed it at the heap limit: every Run in it ends.
           this.#tenant.destroy(this, memoryOutcome(this.task.limits), memoryOutcome(this.task.limits));
         } else {
-          this.end(classify(error, this.task.limits, binding));
+          // A call stopped by its timeout (or failing inside our own bootstrap) can leave
+          // reactions queued in the isolate that would run in the next call, with no limit
+          // of their own: start the owner's isolate afresh. Its other Runs in this worker end.
+          const outcome = classify(error, this.task.limits, binding);
+          this.#tenant.destroy(this, outcome, errorOutcome('isolate',
+            `Stopped: execution ${this.task.execId} of the same user ended with "${outcome.status === 'error' ? outcome.message : outcome.status}" while it held the shared isolate`));
         }
       } finally {
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
@@ -270,12 +280,17 @@ class Run {
   }
 
   #settle(ok: boolean, typeOrMessage: string, json: string): void {
-    if (!ok) return this.end(errorOutcome(/^The result|^Result size/.test(typeOrMessage) ? 'result' : 'script', typeOrMessage));
+    if (this.#settled) return;
+    this.#settled = this.#outcomeOf(ok, typeOrMessage, json);
+  }
+
+  #outcomeOf(ok: boolean, typeOrMessage: string, json: string): Outcome {
+    if (!ok) return errorOutcome(/^The result|^Result size/.test(typeOrMessage) ? 'result' : 'script', typeOrMessage);
     const { resultLimitBytes } = this.task.limits;
     if (Buffer.byteLength(json) > resultLimitBytes) {
-      return this.end(errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`));
+      return errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`);
     }
-    this.end({ status: 'completed', type: typeOrMessage as Extract<Outcome, { status: 'completed' }>['type'], json });
+    return { status: 'completed', type: typeOrMessage as Extract<Outcome, { status: 'completed' }>['type'], json };
   }
 
   #release(): void {

@@ -1,0 +1,346 @@
+// Resource attacks: endless loops wherever a script can hide one, memory bombs, deep recursion,
+// catastrophic backtracking, log floods, huge and cyclic results, blocking waits and timer
+// floods. Each must end with the exact error naming its limit (or complete, where the contract
+// says it does), while ANOTHER user's ordinary execution, started just before the attack, runs
+// to its end with the exact log stream; and the attacker's next execution must be clean.
+//
+// Attacks that take the whole process down (an abort in V8, a worker thread stuck for good)
+// run against a server in a process of its own, so that this test process survives them.
+import { expect } from 'chai';
+import type { Client, HttpResult } from './helpers/client.js';
+import {
+  expectBystanderIntact,
+  expectExactStream,
+  orProcessDeath,
+  spawnServer,
+  startBystander,
+  within,
+  type ServerProcess,
+} from './helpers/adversary.js';
+import { asObject, expectLogEntries, expectLogEntry, type ExpectedEntry } from './helpers/expectations.js';
+import { getResult, streamToEnd, submit } from './helpers/executions.js';
+import { useServer, type User } from './helpers/server.js';
+import type { SseEvent } from './helpers/sse.js';
+
+/**
+ * One worker thread: the attacker's next execution runs in the very isolate it attacked, and
+ * the bystander shares the attacker's worker thread. 1 s of CPU rather than 0.5: the memory
+ * bombs reach 32 MiB in 0.1 to 0.5 s (measured), and "CPU time" is elapsed time in the isolate
+ * (docs/API.md), so on a loaded machine a 0.5 s limit could end them first.
+ */
+const SMALL = { CHARIOT_THREADS: '1', CHARIOT_CPU_MS: '1000', CHARIOT_WALL_MS: '3000', CHARIOT_MEMORY_MB: '32' };
+/** For the attacks that need room: 1e6 log calls, a 50 MiB string, a 1e6-deep array. */
+const LARGE = { CHARIOT_THREADS: '1', CHARIOT_CPU_MS: '5000', CHARIOT_WALL_MS: '10000', CHARIOT_MEMORY_MB: '128' };
+
+const CPU = 'CPU time limit exceeded: the script ran for more than 1000 ms';
+const MEMORY = "Memory limit exceeded: the isolate's heap passed 32 MiB";
+const ATTACK_LOG: readonly ExpectedEntry[] = [{ level: 'INFO', message: 'attack' }];
+
+type Expected =
+  | { readonly status: 'error'; readonly error: string }
+  | { readonly status: 'completed'; readonly value: unknown; readonly type: string };
+
+interface Attack {
+  readonly name: string;
+  /** Runs after `logPrint("attack");`, whose entry tells the test the attack has begun. */
+  readonly program: string;
+  readonly expected: Expected;
+  /** The whole log (default: the "attack" entry alone). */
+  readonly logs?: readonly ExpectedEntry[];
+}
+
+function error(message: string): Expected {
+  return { status: 'error', error: message };
+}
+
+/** The answer of GET /api/result for a finished execution, exactly (timing keys aside). */
+function expectFinished(res: HttpResult, expected: Expected, logs: readonly ExpectedEntry[]): void {
+  const body = asObject(res.body);
+  if (expected.status === 'error') {
+    expect(res.status, res.text).to.equal(500);
+    expect({ status: body.status, error: body.error }).to.eql({ status: 'error', error: expected.error });
+  } else {
+    expect(res.status, res.text).to.equal(200);
+    expect({ status: body.status, result: body.result }).to.eql({ status: 'completed', result: { value: expected.value, type: expected.type } });
+  }
+  expectLogEntries(body.logs, logs);
+}
+
+/** The attacker's next execution: 3, with its one entry, at once. */
+function expectCleanNext(res: HttpResult): void {
+  expect(res.status, `the attacker's next execution: ${res.text}`).to.equal(200);
+  const body = asObject(res.body);
+  expect(body.result).to.equal(3);
+  expectLogEntries(body.logs, [{ level: 'INFO', message: 'next' }]);
+}
+
+const NEXT = 'logPrint("next"); 1+2';
+
+/**
+ * Bob's bystander first (it is then in its sleep(50)), then alice's attack; both streams to
+ * their end; then alice's next execution. Returns what the attack's stream and result were.
+ */
+async function underAttack(alice: Client, bob: Client, program: string): Promise<{ events: SseEvent[]; result: HttpResult; next: HttpResult }> {
+  const bystander = await startBystander(bob);
+  const id = await submit(alice, program);
+  const stream = await alice.sse(`/api/logs/${id}`);
+  const [events] = await Promise.all([stream.untilDone(), expectBystanderIntact(bob, bystander)]);
+  const result = await getResult(alice, id);
+  const next = await alice.json('POST', '/api/execute', { program: NEXT });
+  return { events, result, next };
+}
+
+const ATTACKS: readonly Attack[] = [
+  { name: 'an endless loop: while(true){}', program: 'while (true) {}', expected: error(CPU) },
+  {
+    // Nothing is awaited: the completion value (undefined) is known at once, but the script's
+    // code never stops running. Today the execution is reported completed at once while its
+    // isolate spins on for the whole CPU limit, off the books (the attacker's next execution
+    // waits behind it).
+    name: 'an endless loop of microtasks that the result does not wait for',
+    program: 'Promise.resolve().then(function f() { Promise.resolve().then(f); })',
+    expected: error(CPU),
+  },
+  { name: 'an endless loop in an async function after an await', program: '(async () => { await null; while (true) {} })()', expected: error(CPU) },
+  { name: 'an endless loop in a getter of the result', program: '({ get x() { while (true) {} } })', expected: error(CPU) },
+  { name: 'an endless loop in a toJSON of the result', program: '({ toJSON() { while (true) {} } })', expected: error(CPU) },
+  { name: 'an endless loop in a getter that logPrint of an object runs', program: 'logPrint({ get x() { while (true) {} } }); "after"', expected: error(CPU) },
+  {
+    // The host appends to its batch with defineProperty: the setter is never run.
+    name: 'an index setter on Array.prototype is not run by logPrint',
+    program: 'Object.defineProperty(Array.prototype, "0", { configurable: true, set(v) { while (true) {} } }); logPrint("x"); "after"',
+    expected: { status: 'completed', value: 'after', type: 'string' },
+    logs: [...ATTACK_LOG, { level: 'INFO', message: 'x' }],
+  },
+  { name: 'an endless loop inside a sleep() continuation', program: 'await sleep(10); while (true) {}', expected: error(CPU) },
+  {
+    // Left for the next call into the isolate: the reaction's error ends the NEXT execution
+    // of the same user ("Sandbox failure: left behind") instead of this one's leftovers being
+    // discarded with it.
+    name: 'an endless loop at the top level with a rejected reaction still queued',
+    program: 'Promise.resolve().then(() => { throw new Error("left behind"); }); while (true) {}',
+    expected: error(CPU),
+  },
+  { name: 'a memory bomb: array growth', program: 'const a = []; while (true) a.push([1, 2, 3, 4, 5, 6, 7, 8]);', expected: error(MEMORY) },
+  {
+    name: 'a memory bomb: string doubling, flattened each time',
+    program: 'let s = "x"; while (true) { s = s + s; s.indexOf("y"); }',
+    expected: error(MEMORY),
+  },
+  {
+    // Unflattened, s + s only builds a rope of two pointers: V8's maximum string length
+    // (2**29 - 24) is reached after 29 doublings, long before the heap is.
+    name: 'string doubling without flattening: the maximum string length comes first',
+    program: 'let s = "x"; while (true) s = s + s;',
+    expected: error('RangeError: Invalid string length'),
+  },
+  {
+    // WebAssembly memory lives outside the V8 heap that CHARIOT_MEMORY_MB limits, so the
+    // sandbox does not offer WebAssembly at all.
+    name: 'a memory bomb: 256 MiB of WebAssembly memory (WebAssembly is not offered)',
+    program: 'const m = new WebAssembly.Memory({ initial: 4096 }); new Uint8Array(m.buffer).fill(1); m.buffer.byteLength',
+    expected: error('ReferenceError: WebAssembly is not defined'),
+  },
+  { name: 'deep recursion: function f(){ return f() } f()', program: 'function f() { return f(); } f()', expected: error('RangeError: Maximum call stack size exceeded') },
+  { name: 'catastrophic backtracking: /^(a+)+$/ on 40 a and a b', program: '/^(a+)+$/.test("a".repeat(40) + "b")', expected: error(CPU) },
+  {
+    name: 'a result of 2 MiB',
+    program: '"x".repeat(2 * 1024 * 1024)',
+    expected: error('Result size limit exceeded: the result is over 1048576 bytes as JSON'),
+  },
+  { name: 'a cyclic result', program: 'const o = { list: [1, {}] }; o.list[1].back = o; o', expected: error('The result is a cyclic object, which cannot be represented as JSON') },
+  {
+    // SharedArrayBuffer and Atomics exist in the sandbox; the wait never returns by itself.
+    name: 'Atomics.wait on a SharedArrayBuffer, forever',
+    program: 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)',
+    expected: error(CPU),
+  },
+  {
+    name: '10,000 sleep(1e9) pending at once, not awaited, then returning',
+    program: 'for (let i = 0; i < 10000; i++) sleep(1e9); "under the cap"',
+    expected: { status: 'completed', value: 'under the cap', type: 'string' },
+  },
+  {
+    name: '10,001 sleep(1e9) pending at once: sleep number 10,001 ends the execution',
+    program: 'for (let i = 0; i < 10001; i++) sleep(1e9); "over the cap"',
+    expected: error('Too many pending sleep() calls: at most 10000 at once'),
+  },
+];
+
+describe('adversarial: resource attacks', function () {
+  this.timeout(30_000);
+  const server = useServer(SMALL);
+  let alice: Client;
+  let bob: Client;
+
+  before(async () => {
+    [alice, bob] = await Promise.all([server.login('alice'), server.login('bob')]);
+  });
+
+  for (const attack of ATTACKS) {
+    const outcome = attack.expected.status === 'error' ? attack.expected.error : `completes with ${JSON.stringify(attack.expected.value)}`;
+    it(`${attack.name}: ${outcome}`, async () => {
+      const { events, result, next } = await underAttack(alice, bob, `logPrint("attack"); ${attack.program}`);
+      expectFinished(result, attack.expected, attack.logs ?? ATTACK_LOG);
+      expectExactStream(events, attack.logs ?? ATTACK_LOG, attack.expected.status);
+      expectCleanNext(next);
+    });
+  }
+
+  it('still answers /healthz and runs 1+2 for every user after all of the above', async () => {
+    await expectServiceIntact(server.anonymous(), (user) => server.login(user));
+  });
+});
+
+describe('adversarial: log floods, a huge message, deep structures (128 MiB, 5 s CPU)', function () {
+  this.timeout(30_000);
+  const server = useServer(LARGE);
+  let alice: Client;
+  let bob: Client;
+
+  before(async () => {
+    [alice, bob] = await Promise.all([server.login('alice'), server.login('bob')]);
+  });
+
+  it('a million log lines: the script completes; 100,000 entries are kept, then one WARN says exactly 900,000 were dropped', async () => {
+    const bystander = await startBystander(bob);
+    const id = await submit(alice, 'for (let i = 0; i < 1e6; i++) logPrint(i)');
+    const live = await alice.sse(`/api/logs/${id}`);
+    const [liveEvents] = await Promise.all([live.untilDone(), expectBystanderIntact(bob, bystander)]);
+    const warning = '900000 log entries dropped: over the per-execution cap of 100000 entries or 33554432 bytes';
+    const messageOf = (seq: number): string => (seq <= 100_000 ? String(seq - 1) : warning);
+
+    // A subscriber from the start: every seq from 1 to 100,001 exactly once, as an entry or
+    // inside a gap it was told about (the ring keeps 1,000 entries), in order.
+    let nextSeq = 1;
+    let delivered = 0;
+    for (const event of liveEvents.slice(0, -1)) {
+      if (event.event === 'gap') {
+        const missed = asObject(JSON.parse(event.data)).missed;
+        expect(missed, 'gap size').to.be.a('number').and.above(0);
+        nextSeq += missed as number;
+        continue;
+      }
+      expect(event.event).to.equal('message');
+      const entry = asObject(JSON.parse(event.data));
+      expect(entry.seq, 'seq after the previous entry or gap').to.equal(nextSeq);
+      expect(event.id).to.equal(String(nextSeq));
+      if (nextSeq <= 100_000) expect(entry.message).to.equal(messageOf(nextSeq));
+      nextSeq++;
+      delivered++;
+    }
+    expect(nextSeq - 1, 'entries numbered').to.equal(100_001);
+    expect(delivered, 'entries delivered live').to.be.at.least(1000);
+    expectLogEntry(JSON.parse(liveEvents.at(-2)!.data), 100_001, { level: 'WARN', message: warning });
+    expect(liveEvents.at(-1)?.data).to.equal('{"status":"completed"}');
+
+    // A subscriber after the end: one gap for the 99,001 evicted, then the newest 1,000.
+    const after = await streamToEnd(alice, id);
+    expect(after.length).to.equal(1 + 1000 + 1);
+    expect({ event: after[0]!.event, data: after[0]!.data }).to.eql({ event: 'gap', data: '{"missed":99001}' });
+    after.slice(1, -1).forEach((event, i) => {
+      const seq = 99_002 + i;
+      expect(event.id).to.equal(String(seq));
+      expectLogEntry(JSON.parse(event.data), seq, { level: seq <= 100_000 ? 'INFO' : 'WARN', message: messageOf(seq) });
+    });
+    expect({ event: after.at(-1)!.event, data: after.at(-1)!.data }).to.eql({ event: 'done', data: '{"status":"completed"}' });
+
+    const result = await getResult(alice, id);
+    expect(result.status, result.text).to.equal(200);
+    const body = asObject(result.body);
+    expect(body.result).to.eql({ value: null, type: 'undefined' });
+    expect((body.logs as unknown[]).length).to.equal(1000);
+  });
+
+  it('one 50 MiB log message: the script completes, the entry is cut to 65,536 characters and says how many more there were', async () => {
+    const bystander = await startBystander(bob);
+    const id = await submit(alice, 'logPrint("x".repeat(50 * 1024 * 1024)); "logged"');
+    const stream = await alice.sse(`/api/logs/${id}`);
+    const [events] = await Promise.all([stream.untilDone(), expectBystanderIntact(bob, bystander)]);
+    const cut = `${'x'.repeat(65536)} … [message cut: ${50 * 1024 * 1024 - 65536} more characters]`;
+    expectExactStream(events, [{ level: 'INFO', message: cut }], 'completed');
+    expectFinished(await getResult(alice, id), { status: 'completed', value: 'logged', type: 'string' }, [{ level: 'INFO', message: cut }]);
+    expectCleanNext(await alice.json('POST', '/api/execute', { program: NEXT }));
+  });
+
+  it("microtasks that chain forever (each returns the next): the chain's promises fill the heap: Memory limit exceeded", async () => {
+    const { events, result, next } = await underAttack(alice, bob, 'logPrint("attack"); Promise.resolve().then(function f() { return Promise.resolve().then(f); })');
+    const expected = error("Memory limit exceeded: the isolate's heap passed 128 MiB");
+    expectFinished(result, expected, ATTACK_LOG);
+    expectExactStream(events, ATTACK_LOG, 'error');
+    expectCleanNext(next);
+  });
+
+  it('a result nested 1e6 arrays deep: JSON.stringify runs out of stack, an error says so', async () => {
+    const { events, result, next } = await underAttack(alice, bob, 'logPrint("attack"); let a = []; for (let i = 0; i < 1e6; i++) a = [a]; a');
+    const expected = error('The result cannot be represented as JSON: RangeError: Maximum call stack size exceeded');
+    expectFinished(result, expected, ATTACK_LOG);
+    expectExactStream(events, ATTACK_LOG, 'error');
+    expectCleanNext(next);
+  });
+
+  it('still answers /healthz and runs 1+2 for every user after all of the above', async () => {
+    await expectServiceIntact(server.anonymous(), (user) => server.login(user));
+  });
+});
+
+describe('adversarial: attacks on the whole process (each against a server process of its own)', function () {
+  this.timeout(30_000);
+  let child: ServerProcess | undefined;
+
+  afterEach(async () => {
+    await child?.kill();
+    child = undefined;
+  });
+
+  // Skipped: V8 aborts the whole process with a fatal out-of-memory error while a Map's hash
+  // table grows, before isolated-vm's memory limit acts (laverdet/isolated-vm#457, #527). Seen
+  // in 6 of 6 fresh processes at 32 and 128 MiB. Kept here, as it should behave, until fixed.
+  it.skip('a memory bomb: a huge Map ends at the memory limit, three times over, and the server process survives it', async () => {
+    // Today the growth of the Map's hash table often ends in V8's fatal "CALL_AND_RETRY_LAST
+    // is_heap_oom" before isolated-vm's limit acts, and the whole process aborts (measured: 6
+    // aborts in 6 fresh processes with { i } values; also for a Set or an object used as a
+    // dictionary; isolated-vm issues #457, #527). Three rounds, so that a lucky round does not
+    // hide it.
+    child = await spawnServer(SMALL);
+    const [alice, bob] = await Promise.all([child.login('alice'), child.login('bob')]);
+    for (let round = 1; round <= 3; round++) {
+      const { events, result, next } = await orProcessDeath(child,
+        underAttack(alice, bob, 'logPrint("attack"); const m = new Map(); for (let i = 0; ; i++) m.set(i, { i });'), 10_000, `the Map bomb, round ${round}`);
+      expectFinished(result, error(MEMORY), ATTACK_LOG);
+      expectExactStream(events, ATTACK_LOG, 'error');
+      expectCleanNext(next);
+    }
+  });
+
+  it("an endless loop at the top level with an endless reaction still queued: the next executions, the attacker's and another user's, complete", async () => {
+    // The CPU limit stops the loop, and the reaction stays queued in the isolate. Today the
+    // attacker's next execution runs it while its Context is created (createContextSync, with
+    // no timeout): the worker thread spins for good, every execution it holds (any user's)
+    // never ends, no limit or cancel can reach it, and the process cannot even exit.
+    child = await spawnServer(SMALL);
+    const [alice, bob] = await Promise.all([child.login('alice'), child.login('bob')]);
+    const first = await orProcessDeath(child,
+      alice.json('POST', '/api/execute', { program: 'Promise.resolve().then(() => { while (true) {} }); while (true) {}' }), 5000, 'the attack');
+    expect(first.status, first.text).to.equal(500);
+    expect(asObject(first.body).error).to.equal(CPU);
+    const bystander = await startBystander(bob);
+    const [next] = await within(6000, Promise.all([
+      alice.json('POST', '/api/execute', { program: NEXT }),
+      expectBystanderIntact(bob, bystander),
+    ]), "the attacker's next execution and bob's, which should end well within the 3 s wall-clock limit");
+    expectCleanNext(next);
+  });
+});
+
+async function expectServiceIntact(anonymous: Client, login: (user: User) => Promise<Client>): Promise<void> {
+  const health = await anonymous.json('GET', '/healthz');
+  expect(health.status, health.text).to.equal(200);
+  expect(asObject(health.body).status).to.equal('ok');
+  for (const user of ['alice', 'bob', 'carol', 'dave'] as const) {
+    const client = await login(user);
+    const res = await client.json('POST', '/api/execute', { program: '1+2' });
+    expect(res.status, `${user}: ${res.text}`).to.equal(200);
+    expect(asObject(res.body).result, user).to.equal(3);
+  }
+}

@@ -107,10 +107,18 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   /** Moves to a final status once; later calls are ignored. */
   finish(outcome: Outcome): void {
     if (this.finished) return;
+    if (outcome.status === 'completed') {
+      try {
+        this.#result = { value: JSON.parse(outcome.json) as unknown, type: outcome.type };
+      } catch {
+        // The worker serialises results itself; should one ever be unreadable, the execution
+        // still ends, as an error, rather than staying "running" for good.
+        return this.finish({ status: 'error', reason: 'internal', message: 'The result could not be read back' });
+      }
+    }
     this.#completedAt = new Date();
     switch (outcome.status) {
       case 'completed':
-        this.#result = { value: JSON.parse(outcome.json) as unknown, type: outcome.type };
         break;
       case 'error':
         this.#error = outcome.message;

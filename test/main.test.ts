@@ -60,22 +60,27 @@ describe('npm start (src/main.ts)', function () {
     }
   });
 
-  it('refuses a bad variable with a message naming it, and exits 1', async () => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', MAIN], { env: { PATH: process.env.PATH ?? '', PORT: 'x' } });
+  /** Starts the process with `env`, expecting it to refuse: its exit code and standard error. */
+  async function refusal(env: Record<string, string>): Promise<{ code: unknown; errors: string }> {
+    const child = spawn(process.execPath, ['--no-node-snapshot', MAIN], { env: { PATH: process.env.PATH ?? '', ...env } });
     let errors = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
     const [code] = await once(child, 'exit');
-    expect(code).to.equal(1);
-    expect(errors).to.equal('chariot-exec: configuration error: PORT must be a whole number, got "x"\n');
+    return { code, errors };
+  }
+
+  it('refuses a bad variable with a message naming it, and exits 1', async () => {
+    expect(await refusal({ PORT: 'x' })).to.eql({
+      code: 1,
+      errors: 'chariot-exec: configuration error: PORT must be a whole number, got "x"\n',
+    });
   });
 
   it('refuses the default user under NODE_ENV=production', async () => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', MAIN], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: '0' } });
-    let errors = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
-    const [code] = await once(child, 'exit');
-    expect(code).to.equal(1);
-    expect(errors).to.contain('NODE_ENV=production refuses the development default user');
+    expect(await refusal({ NODE_ENV: 'production', PORT: '0' })).to.eql({
+      code: 1,
+      errors: 'chariot-exec: configuration error: NODE_ENV=production refuses the development default user admin/admin: set CHARIOT_USERS\n',
+    });
   });
 
   it('on SIGTERM cancels running scripts, ends SSE streams with done and exits 0', async () => {

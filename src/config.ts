@@ -27,6 +27,11 @@ export interface Config {
   readonly maxQueue: number;
   /** Unfinished executions per user before the server answers 429. Default 64. */
   readonly maxPerUser: number;
+  /**
+   * Quarantined isolates (each keeps its heap until restart) after which the server takes no
+   * new executions and /healthz answers 503, so that it gets restarted. Default 8.
+   */
+  readonly quarantineLimit: number;
   /** CPU time one execution may use, in ms. Default 10000. */
   readonly cpuMs: number;
   /** Wall-clock time one execution may take, in ms. Default 60000. */
@@ -67,6 +72,7 @@ export const DEFAULTS = Object.freeze({
   tasksPerThread: 64,
   maxQueue: 1000,
   maxPerUser: 64,
+  quarantineLimit: 8,
   cpuMs: 10_000,
   wallMs: 60_000,
   memoryMb: 128,
@@ -155,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread, 1, 10_000),
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue, 0),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser, 1),
+    quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit, 1, 1000),
     cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs, 1),
     wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs, 1),
     memoryMb: integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb, 8, 64 * 1024),

@@ -101,6 +101,14 @@ export class ShuttingDownError extends ChariotError {
   }
 }
 
+export class RestartNeededError extends ChariotError {
+  override readonly code = 'RESTART_NEEDED';
+  override readonly status = 503;
+  constructor(quarantined: number) {
+    super(`The server takes no new executions until it is restarted: ${quarantined} isolates were set aside after fatal errors`);
+  }
+}
+
 export class PayloadTooLargeError extends ChariotError {
   override readonly code = 'PAYLOAD_TOO_LARGE';
   override readonly status = 413;

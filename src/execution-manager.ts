@@ -3,12 +3,12 @@
 // periodic sweep, not a timer per execution).
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { AlreadyFinishedError, ExecutionNotFoundError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
+import { AlreadyFinishedError, ExecutionNotFoundError, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
 import { WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
 import type { ExecutionStore } from './store.js';
-import type { ExecTask, ExecutionLimits, Outcome, WorkerMessage } from '../worker/protocol.js';
+import type { CrashKind, ExecTask, ExecutionLimits, ExecutionMessage, Outcome } from '../worker/protocol.js';
 
 export interface ListOptions {
   readonly limit?: number;
@@ -19,6 +19,8 @@ export interface ManagerStats {
   readonly threads: number;
   readonly queued: number;
   readonly running: number;
+  /** Isolates set aside after a catastrophic V8 error since start; each keeps its heap. */
+  readonly quarantined: number;
 }
 
 /** How often finished executions are looked at for forgetting, at most. */
@@ -60,8 +62,8 @@ export class ExecutionManager {
   }
 
   /** Fault injection for tests: the worker running this execution dies as if it crashed. */
-  crashWorkerOf(id: string): void {
-    this.#pool.crashWorkerOf(id);
+  crashWorkerOf(id: string, how: CrashKind): void {
+    this.#pool.crashWorkerOf(id, how);
   }
 
   /** The pool's worker threads (diagnostics and fault tests). */
@@ -70,12 +72,31 @@ export class ExecutionManager {
   }
 
   get stats(): ManagerStats {
-    return { threads: this.#pool.threads, queued: this.#scheduler.queued, running: this.#scheduler.running };
+    return {
+      threads: this.#pool.threads,
+      queued: this.#scheduler.queued,
+      running: this.#scheduler.running,
+      quarantined: this.#pool.quarantined,
+    };
+  }
+
+  /**
+   * True once CHARIOT_QUARANTINE_LIMIT isolates were quarantined: their heaps stay in use, so
+   * the server takes no new executions (running ones finish) and /healthz says so.
+   */
+  get needsRestart(): boolean {
+    return this.#pool.quarantined >= this.#config.quarantineLimit;
+  }
+
+  /** True when a worker thread holds a quarantined isolate: the process cannot exit normally. */
+  get pinned(): boolean {
+    return this.#pool.pinned;
   }
 
   /** Registers and queues a program; throws 429/503 errors without registering anything. */
   async submit(owner: string, program: string): Promise<Execution> {
     if (this.#closing) throw new ShuttingDownError();
+    if (this.needsRestart) throw new RestartNeededError(this.#pool.quarantined);
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
     const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer);
@@ -150,7 +171,7 @@ export class ExecutionManager {
     }
   }
 
-  #onWorkerMessage(message: Exclude<WorkerMessage, { kind: 'closed' }>): void {
+  #onWorkerMessage(message: ExecutionMessage): void {
     const execution = this.#live.get(message.execId);
     if (execution === undefined) return;
     switch (message.kind) {

@@ -1,7 +1,7 @@
 // `npm start`: reads the configuration, starts the service, and stops it cleanly on
 // SIGTERM/SIGINT (running scripts cancelled, SSE streams ended with `done`, exit 0).
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -31,19 +31,32 @@ async function main(): Promise<void> {
   const server = await startServer(config);
   announce(config, server.url);
 
-  const stop = (signal: string): void => {
+  const stop = (signal: NodeJS.Signals): void => {
     console.log(`chariot-exec: ${signal} received, shutting down`);
     setTimeout(() => {
       console.error('chariot-exec: shutdown took too long, exiting');
-      process.exit(1);
+      exit(server, 1, signal);
     }, SHUTDOWN_LIMIT_MS).unref();
-    server.close().then(() => process.exit(0), (error: unknown) => {
+    server.close().then(() => exit(server, 0, signal), (error: unknown) => {
       console.error('chariot-exec: shutdown failed', error);
-      process.exit(1);
+      exit(server, 1, signal);
     });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * Ends the process. process.exit waits for every worker thread, and a thread holding a
+ * quarantined isolate never ends (see worker/sandbox.ts): then, once everything else has
+ * been closed, the process ends by the signal it was stopped with (its listener is gone, so
+ * the default action applies), or by SIGKILL after a failed shutdown.
+ */
+function exit(server: RunningServer, code: number, signal: NodeJS.Signals): void {
+  if (!server.manager.pinned) process.exit(code);
+  const by = code === 0 ? signal : 'SIGKILL';
+  console.error(`chariot-exec: a worker thread holds a quarantined isolate and cannot stop; ending the process by ${by}`);
+  process.kill(process.pid, by);
 }
 
 main().catch((error: unknown) => {

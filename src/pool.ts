@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { ControlMessage, ExecTask, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
+import type { ControlMessage, CrashKind, ExecTask, ExecutionMessage, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
 
 export interface PoolOptions {
   /** Worker threads, started at once and kept alive. */
@@ -24,8 +24,11 @@ export class WorkerPool {
   readonly #control: BroadcastChannel;
   #closed: Promise<void> | undefined;
   #onWorkerClosed: (() => void) | undefined;
+  /** Threads holding a quarantined isolate: stopping one would hang the process. */
+  readonly #pinned = new Set<number>();
+  #quarantined = 0;
 
-  constructor(options: PoolOptions, onMessage: (message: Exclude<WorkerMessage, { kind: 'closed' }>) => void) {
+  constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
     const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}` };
     this.#control = new BroadcastChannel(workerData.controlChannel);
     this.#piscina = new Piscina<ExecTask, void>({
@@ -47,6 +50,7 @@ export class WorkerPool {
     });
     this.#piscina.on('message', (message: WorkerMessage) => {
       if (message.kind === 'closed') return this.#onWorkerClosed?.();
+      if (message.kind === 'quarantined') return this.#pin(message.threadId, message.message);
       try {
         onMessage(message);
       } catch (error) {
@@ -63,6 +67,19 @@ export class WorkerPool {
     return this.#piscina.threads.length;
   }
 
+  /** Isolates set aside after a catastrophic error since start (each keeps its heap). */
+  get quarantined(): number {
+    return this.#quarantined;
+  }
+
+  /**
+   * True when some thread holds a quarantined isolate. Such a thread can never stop, and a
+   * process that waits for its threads (process.exit does) never ends: see main.ts.
+   */
+  get pinned(): boolean {
+    return this.#pinned.size > 0;
+  }
+
   /** The worker threads (diagnostics and fault tests: a test terminates one). */
   get workers(): readonly Worker[] {
     return this.#piscina.threads;
@@ -74,8 +91,8 @@ export class WorkerPool {
   }
 
   /** Fault injection for tests: the worker holding this execution dies as if it crashed. */
-  crashWorkerOf(execId: string): void {
-    const message: ControlMessage = { kind: 'crash', execId };
+  crashWorkerOf(execId: string, how: CrashKind): void {
+    const message: ControlMessage = { kind: 'crash', execId, how };
     this.#control.postMessage(message);
   }
 
@@ -85,14 +102,25 @@ export class WorkerPool {
     this.#control.postMessage(message);
   }
 
-  /** Has every worker dispose its isolates, then stops the workers; idempotent. */
+  /**
+   * Has every worker dispose its isolates, then stops the workers; idempotent. A pinned thread
+   * never stops, so with one the threads are told to stop and not waited for.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#disposeIsolates();
       this.#control.close();
-      await this.#piscina.destroy();
+      const destroyed = this.#piscina.destroy();
+      if (!this.pinned) await destroyed;
     })();
     return this.#closed;
+  }
+
+  #pin(threadId: number, message: string): void {
+    this.#quarantined += 1;
+    this.#pinned.add(threadId);
+    console.error(`chariot-exec: an isolate in worker thread ${threadId} was quarantined after "${message}"; `
+      + 'its memory stays in use until the process restarts, and the process now ends by signal at shutdown');
   }
 
   /** Asks every worker to dispose its isolates and waits for all answers (or a deadline). */

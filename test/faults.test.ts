@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import type { Execution } from '../src/execution.js';
 import type { RunningServer } from '../src/server.js';
+import type { CrashKind } from '../worker/protocol.js';
 import { asObject, expectLogEntries } from './helpers/expectations.js';
 import { doneStatus, getResult, submit } from './helpers/executions.js';
 import { loginAs, startTestServer } from './helpers/server.js';
@@ -37,33 +38,37 @@ describe('faults', () => {
 
   after(() => server.close());
 
-  it('turns the executions of a worker that died into errors, and the pool replaces the worker', async () => {
-    const [alice, bob] = await Promise.all([loginAs(server.url, 'alice'), loginAs(server.url, 'bob')]);
-    const sleeping = await submit(alice, 'logPrint("asleep"); await sleep(60000)');
-    const spinning = await submit(bob, 'logPrint("spinning"); while (true) {}');
-    const streams = await Promise.all([alice.sse(`/api/logs/${sleeping}`), bob.sse(`/api/logs/${spinning}`)]);
-    await Promise.all(streams.map((stream) => stream.nthEvent(1)));
-    const [worker] = server.manager.workers;
-    // Not worker.terminate(): a thread stopped while it holds isolates can deadlock inside
-    // isolated-vm (docs/API.md). The injected crash disposes them, then exits with code 1.
-    server.manager.crashWorkerOf(sleeping);
+  const DEATHS: ReadonlyArray<readonly [CrashKind, string, string]> = [
+    ['exit', 'exits with code 1', 'The worker thread running this execution stopped: worker exited with code: 1'],
+    ['out-of-memory', 'runs out of its own (host) heap',
+      'The worker thread running this execution stopped: Worker terminated due to reaching memory limit: JS heap out of memory'],
+  ];
+  for (const [how, what, error] of DEATHS) {
+    it(`turns the executions of a worker that ${what} into errors, and the pool replaces the worker`, async () => {
+      const [alice, bob] = await Promise.all([loginAs(server.url, 'alice'), loginAs(server.url, 'bob')]);
+      const sleeping = await submit(alice, 'logPrint("asleep"); await sleep(60000)');
+      const spinning = await submit(bob, 'logPrint("spinning"); while (true) {}');
+      const streams = await Promise.all([alice.sse(`/api/logs/${sleeping}`), bob.sse(`/api/logs/${spinning}`)]);
+      await Promise.all(streams.map((stream) => stream.nthEvent(1)));
+      const [worker] = server.manager.workers;
+      // Not worker.terminate(): a thread stopped while it holds isolates can crash or deadlock
+      // inside isolated-vm (docs/API.md). The injected death disposes them first.
+      server.manager.crashWorkerOf(sleeping, how);
 
-    for (const [client, id, stream, message] of [[alice, sleeping, streams[0]!, 'asleep'], [bob, spinning, streams[1]!, 'spinning']] as const) {
-      expect(doneStatus(await stream.untilDone())).to.equal('error');
-      const result = await getResult(client, id);
-      expect(result.status).to.equal(500);
-      const body = asObject(result.body);
-      expect(body).to.deep.include({
-        status: 'error',
-        error: 'The worker thread running this execution stopped: worker exited with code: 1',
-      });
-      expectLogEntries(body.logs, [{ level: 'INFO', message }]);
-    }
-    await eventually(() => server.manager.workers.length === 1 && server.manager.workers[0] !== worker, 'the replacement worker');
-    const after = await alice.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
-    expect(after.status, after.text).to.equal(200);
-    expect(asObject(after.body)).to.deep.include({ result: 4, type: 'number' });
-  });
+      for (const [client, id, stream, message] of [[alice, sleeping, streams[0]!, 'asleep'], [bob, spinning, streams[1]!, 'spinning']] as const) {
+        expect(doneStatus(await stream.untilDone())).to.equal('error');
+        const result = await getResult(client, id);
+        expect(result.status).to.equal(500);
+        const body = asObject(result.body);
+        expect(body).to.deep.include({ status: 'error', error });
+        expectLogEntries(body.logs, [{ level: 'INFO', message }]);
+      }
+      await eventually(() => server.manager.workers.length === 1 && server.manager.workers[0] !== worker, 'the replacement worker');
+      const after = await alice.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
+      expect(after.status, after.text).to.equal(200);
+      expect(asObject(after.body)).to.deep.include({ result: 4, type: 'number' });
+    });
+  }
 
   it('leaves no listener behind when SSE subscribers hang up mid-stream', async () => {
     const alice = await loginAs(server.url, 'alice');

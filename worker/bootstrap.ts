@@ -71,13 +71,15 @@ export function install(
     flushHost(batch);
   };
 
+  /** A log message or an error message, cut at the message limit (output.ts cuts alike). */
+  const cutText = (text: string): string => {
+    if (text.length <= options.messageLimit) return text;
+    return slice.call(text, 0, options.messageLimit) + ` … [message cut: ${text.length - options.messageLimit} more characters]`;
+  };
+
   const emit = (kind: number, text: string, percent: number): void => {
     const time = now();
-    let message = text;
-    if (message.length > options.messageLimit) {
-      const cut = message.length - options.messageLimit;
-      message = slice.call(message, 0, options.messageLimit) + ` … [message cut: ${cut} more characters]`;
-    }
+    const message = cutText(text);
     defineProperty(buffer, buffer.length, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
     if (buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
   };
@@ -147,7 +149,7 @@ export function install(
     if (settled) return;
     settled = true;
     flush();
-    if (!ok) return settleHost(false, describeError(value), '');
+    if (!ok) return settleHost(false, cutText(describeError(value)), '');
     let encoded: [boolean, string, string];
     try {
       encoded = encode(value);

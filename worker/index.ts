@@ -6,16 +6,17 @@
 //   parentPort ◄── 'ended' (outcome)                   after the last output of the execution
 //   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
 //   BroadcastChannel ──► 'shutdown' ──► Sandbox.close ──► parentPort 'closed'
+//   Sandbox quarantined an isolate ──► parentPort 'quarantined' (this thread must never stop)
 //
 // Everything about one execution travels over the same port, in order, so the main thread
 // sees its last log entry before its end. The task itself resolves with nothing.
-import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { OutputRelay } from './output.js';
 import { prepareProgram } from './program.js';
 import { Sandbox } from './sandbox.js';
 import type { ControlMessage, ExecTask, WorkerConfig, WorkerMessage } from './protocol.js';
 
-const sandbox = new Sandbox();
+const sandbox = new Sandbox((message) => post({ kind: 'quarantined', threadId, message }));
 const config = workerData as WorkerConfig;
 
 const control = new BroadcastChannel(config.controlChannel);
@@ -23,7 +24,7 @@ control.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
   if (message.kind === 'cancel') sandbox.cancel(message.execId);
   if (message.kind === 'crash' && sandbox.holds(message.execId)) {
-    void sandbox.abandon().then(() => process.exit(1));
+    void sandbox.abandon().then(message.how === 'exit' ? () => process.exit(1) : exhaustHostHeap);
   }
   if (message.kind === 'shutdown') {
     // A thread terminated while it still holds isolates can abort the whole process
@@ -32,6 +33,12 @@ control.onmessage = (event) => {
   }
 };
 control.unref();
+
+/** Fault injection: fills this thread's own heap until Node stops it (ERR_WORKER_OUT_OF_MEMORY). */
+function exhaustHostHeap(): never {
+  const hog: number[][] = [];
+  for (;;) hog.push(new Array<number>(1 << 20).fill(1.5));
+}
 
 function post(message: WorkerMessage): void {
   parentPort!.postMessage(message);

@@ -22,8 +22,12 @@ function isTuple(value: unknown): value is OutputTuple {
 /** Room for the marker the isolate appends to a message it cut. */
 const CUT_MARKER_ROOM = 64;
 
-/** The same cut the isolate makes (worker/bootstrap.ts), for entries that bypassed it. */
-function cut(text: string, limit: number): string {
+/**
+ * The same cut the isolate makes (worker/bootstrap.ts), for a message that bypassed it; one
+ * the isolate already cut (the limit plus its marker) is left alone.
+ */
+export function cutMessage(text: string, limit: number): string {
+  if (text.length <= limit + CUT_MARKER_ROOM) return text;
   return `${text.slice(0, limit)} … [message cut: ${text.length - limit} more characters]`;
 }
 
@@ -48,7 +52,7 @@ export class OutputRelay {
       // prototypes that code uses: take only well-formed ones, and apply the limits again.
       if (!isTuple(tuple)) continue;
       const [time, kind, raw, percent] = tuple;
-      const text = raw.length > this.#limits.logMessageLimit + CUT_MARKER_ROOM ? cut(raw, this.#limits.logMessageLimit) : raw;
+      const text = cutMessage(raw, this.#limits.logMessageLimit);
       if (kind === PROGRESS) {
         records = this.#send(records);
         this.#post({ kind: 'progress', execId: this.#execId, progress: { percent: Math.min(100, Math.max(0, percent)), message: text } });

@@ -49,13 +49,22 @@ export type Outcome =
   | { readonly status: 'error'; readonly reason: ErrorReason; readonly message: string }
   | { readonly status: 'cancelled' };
 
-export type WorkerMessage =
+/** What a worker reports about one of its executions. */
+export type ExecutionMessage =
   | { readonly kind: 'started'; readonly execId: string }
   | { readonly kind: 'logs'; readonly execId: string; readonly records: readonly LogRecord[] }
   | { readonly kind: 'progress'; readonly execId: string; readonly progress: ProgressRecord }
-  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome }
+  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome };
+
+export type WorkerMessage =
+  | ExecutionMessage
   /** Answer to 'shutdown': this worker disposed its isolates and may be terminated. */
-  | { readonly kind: 'closed' };
+  | { readonly kind: 'closed' }
+  /**
+   * An isolate of this worker was quarantined after a catastrophic error (`message` is
+   * isolated-vm's): the thread keeps serving, but stopping it would hang the process.
+   */
+  | { readonly kind: 'quarantined'; readonly threadId: number; readonly message: string };
 
 export type ControlMessage =
   | { readonly kind: 'cancel'; readonly execId: string }
@@ -66,7 +75,10 @@ export type ControlMessage =
    * executions' ends, as after a crash. Its isolates are disposed first: a thread that stops
    * while it holds isolates can deadlock inside isolated-vm (see docs/API.md).
    */
-  | { readonly kind: 'crash'; readonly execId: string };
+  | { readonly kind: 'crash'; readonly execId: string; readonly how: CrashKind };
+
+/** How an injected crash kills its worker: exit code 1, or its own host heap exhausted. */
+export type CrashKind = 'exit' | 'out-of-memory';
 
 /** Piscina's workerData for our workers. */
 export interface WorkerConfig {

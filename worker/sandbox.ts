@@ -12,6 +12,7 @@
 // and a timer until its next call.
 import ivm from 'isolated-vm';
 import { BOOTSTRAP_SOURCE, type OutputTuple, type SandboxEntryPoints } from './bootstrap.js';
+import { cutMessage } from './output.js';
 import type { ErrorReason, ExecTask, Outcome } from './protocol.js';
 
 /** Where a Run's output goes (see output.ts). */
@@ -61,9 +62,12 @@ class Tenant {
   #current: Run | undefined;
   #idleSince = Date.now();
   #disposedByHost = false;
+  #quarantined = false;
 
-  constructor(memoryMb: number, onGone: (tenant: Tenant) => void) {
-    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  constructor(memoryMb: number, onGone: (tenant: Tenant) => void, onCatastrophe: (tenant: Tenant, message: string) => void) {
+    // Without onCatastrophicError, a fatal V8 error inside the isolate aborts the whole process.
+    // With it, isolated-vm parks the isolate's thread for good instead and calls us back.
+    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (message) => onCatastrophe(this, message) });
     this.#bootstrap = this.isolate.compileScriptSync(BOOTSTRAP_SOURCE);
     this.#onGone = onGone;
   }
@@ -77,8 +81,13 @@ class Tenant {
     return this.#disposedByHost;
   }
 
+  /** True once a catastrophic error parked the isolate: no call into it will ever return. */
+  get quarantined(): boolean {
+    return this.#quarantined;
+  }
+
   dispose(): void {
-    if (this.isolate.isDisposed) return;
+    if (this.isolate.isDisposed || this.#quarantined) return;
     this.#disposedByHost = true;
     this.isolate.dispose();
   }
@@ -126,6 +135,16 @@ class Tenant {
     this.dispose();
     this.#onGone(this);
     for (const run of [...this.runs]) run.end(run === culprit ? outcome : others);
+  }
+
+  /**
+   * After a catastrophic error: the call in flight never returns and the isolate cannot be
+   * disposed (its thread holds it), so it is left alone for good and every Run in it ends now.
+   */
+  quarantine(outcome: Outcome): void {
+    this.#quarantined = true;
+    this.#onGone(this);
+    for (const run of [...this.runs]) run.end(outcome);
   }
 }
 
@@ -285,7 +304,10 @@ class Run {
   }
 
   #outcomeOf(ok: boolean, typeOrMessage: string, json: string): Outcome {
-    if (!ok) return errorOutcome(/^The result|^Result size/.test(typeOrMessage) ? 'result' : 'script', typeOrMessage);
+    if (!ok) {
+      const reason = /^The result|^Result size/.test(typeOrMessage) ? 'result' : 'script';
+      return errorOutcome(reason, cutMessage(typeOrMessage, this.task.limits.logMessageLimit));
+    }
     const { resultLimitBytes } = this.task.limits;
     if (Buffer.byteLength(json) > resultLimitBytes) {
       return errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`);
@@ -305,15 +327,28 @@ class Run {
   }
 }
 
-/** All tenants of one worker thread. */
+/** Told once per quarantined isolate: this thread can no longer be stopped (see Sandbox). */
+export type QuarantineListener = (message: string) => void;
+
+/**
+ * All tenants of one worker thread.
+ *
+ * A catastrophic error in an isolate (V8 running out of heap on one large allocation before
+ * isolated-vm's memory limit acts; a script that would not stop within 5 s of its timeout)
+ * quarantines it: its Runs end with an error, its owner gets a fresh isolate next time, and
+ * the parked isolate keeps its memory until the process ends. A thread that holds one can
+ * never stop (isolated-vm waits for the isolate when the thread exits), so the listener is told.
+ */
 export class Sandbox {
   readonly #tenants = new Map<string, Tenant>();
   /** Disposed tenants whose last calls may still be settling. */
   readonly #retired = new Set<Tenant>();
   readonly #runs = new Map<string, Run>();
   readonly #sweep: NodeJS.Timeout;
+  readonly #onQuarantine: QuarantineListener;
 
-  constructor() {
+  constructor(onQuarantine: QuarantineListener) {
+    this.#onQuarantine = onQuarantine;
     this.#sweep = setInterval(() => this.#disposeIdle(), TENANT_IDLE_MS / 2);
     this.#sweep.unref();
   }
@@ -367,6 +402,7 @@ export class Sandbox {
 
   /** Disposes a tenant's isolate and keeps it until its last call has settled. */
   #retire(tenant: Tenant): void {
+    if (tenant.quarantined) return;
     tenant.dispose();
     if (this.#retired.has(tenant)) return;
     this.#retired.add(tenant);
@@ -375,14 +411,24 @@ export class Sandbox {
 
   #tenantFor(task: ExecTask): Tenant {
     let tenant = this.#tenants.get(task.owner);
-    if (tenant === undefined || tenant.isolate.isDisposed) {
-      tenant = new Tenant(task.limits.memoryMb, (gone) => {
+    if (tenant === undefined || tenant.isolate.isDisposed || tenant.quarantined) {
+      const { limits } = task;
+      tenant = new Tenant(limits.memoryMb, (gone) => {
         if (this.#tenants.get(task.owner) === gone) this.#tenants.delete(task.owner);
         this.#retire(gone);
-      });
+      }, (failed, message) => this.#quarantine(failed, message, limits));
       this.#tenants.set(task.owner, tenant);
     }
     return tenant;
+  }
+
+  #quarantine(tenant: Tenant, message: string, limits: ExecTask['limits']): void {
+    if (tenant.quarantined) return;
+    // isolated-vm's messages: "Catastrophic out-of-memory error", "Script failed to terminate".
+    tenant.quarantine(/out-of-memory/i.test(message)
+      ? memoryOutcome(limits)
+      : errorOutcome('isolate', `Sandbox failure: ${message}; the isolate was set aside`));
+    this.#onQuarantine(message);
   }
 
   #disposeIdle(): void {

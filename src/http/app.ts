@@ -42,7 +42,9 @@ export function createApp(deps: AppDeps): Koa {
   addSessionRoutes(router, deps.users);
   addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs });
   router.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok', pool: deps.manager.stats };
+    // 503 once the server needs a restart, so that a load balancer or supervisor notices.
+    if (deps.manager.needsRestart) ctx.status = 503;
+    ctx.body = { status: deps.manager.needsRestart ? 'restart-needed' : 'ok', pool: deps.manager.stats };
   });
 
   app.use(errorMiddleware());

@@ -44,8 +44,12 @@ export function useServer(overrides: Readonly<Record<string, string>> = {}): Ser
     server = await startTestServer(overrides);
   });
   after(async () => {
+    // A quarantined isolate pins its worker thread, and this test process could never exit:
+    // attacks that can cause one belong in a server process of their own (spawnServer).
+    const pinned = server?.manager.pinned ?? false;
     await server?.close();
     server = undefined;
+    if (pinned) throw new Error('an isolate of this in-process test server was quarantined: the test process cannot exit (use spawnServer)');
   });
   const url = (): string => {
     if (server === undefined) throw new Error('the test server is not running');

@@ -9,6 +9,7 @@ import type { UserDirectory } from '../users.js';
 import { errorMiddleware } from './error-middleware.js';
 import { addExecutionRoutes } from './execution-routes.js';
 import { addSessionRoutes, requireUser, sessionMiddleware } from './session.js';
+import { serveUi } from './ui.js';
 
 export interface AppDeps {
   readonly manager: ExecutionManager;
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware());
   app.use(sessionMiddleware(app, deps.sessions, deps.secureCookies));
   app.use(requireUser('/api/'));
+  app.use(serveUi());
   app.use(jsonBody(deps.bodyLimitBytes));
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());

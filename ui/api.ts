@@ -1,0 +1,68 @@
+// The few HTTP calls of the UI. The session is the httpOnly cookie the browser keeps; a 401
+// from anything under /api/ means it ended, and `onUnauthorized` brings the login back.
+
+export interface ApiResult<T> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export interface ErrorBody {
+  readonly error: string;
+  readonly code?: string;
+}
+
+export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'error' | 'cancelled';
+
+export interface LogEntry {
+  readonly seq: number;
+  readonly timestamp: string;
+  readonly level: Level;
+  readonly message: string;
+}
+
+export const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export interface ResultBody {
+  readonly execution_id: string;
+  readonly status: ExecutionStatus;
+  readonly result?: { readonly value: unknown; readonly type: string };
+  readonly error?: string;
+  readonly duration_ms?: number | null;
+}
+
+export interface ExecutionSummary {
+  readonly execution_id: string;
+  readonly status: ExecutionStatus;
+  readonly started_at: string | null;
+  readonly completed_at: string | null;
+  readonly duration_ms: number | null;
+  readonly program_preview: string;
+}
+
+let unauthorized: () => void = () => undefined;
+
+/** Called whenever a call under /api/ answers 401. */
+export function onUnauthorized(handler: () => void): void {
+  unauthorized = handler;
+}
+
+/** A JSON request; never throws for an HTTP status, only for a network failure. */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  const parsed = (text === '' ? null : JSON.parse(text)) as T;
+  if (response.status === 401 && path.startsWith('/api/')) unauthorized();
+  return { status: response.status, body: parsed };
+}
+
+/** The message of an error answer, or a generic one. */
+export function errorMessage(result: ApiResult<unknown>): string {
+  const body = result.body as Partial<ErrorBody> | null;
+  return typeof body?.error === 'string' ? body.error : `The server answered ${result.status}`;
+}

@@ -1,0 +1,220 @@
+// The chariot-exec web UI: log in, write a script, run it, watch its log arrive live, see its
+// progress and result, and go back to earlier runs. Served by the same server at `/`.
+//
+//   Run ──► POST /api/execute-async ──► open(id) ──► GET /api/result (status so far)
+//                                                └─► ExecutionStream (EventSource /api/logs/:id)
+//   entries ──► LogView · progress ──► bar · done ──► GET /api/result ──► result or error
+import { call, errorMessage, onUnauthorized, type ExecutionStatus, type ResultBody } from './api.js';
+import { createEditor } from './editor.js';
+import { HistoryPanel } from './history.js';
+import { LogView } from './log-view.js';
+import { ExecutionStream } from './stream.js';
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`#${id} is missing from index.html`);
+  return element as T;
+}
+
+const ui = {
+  loginView: byId<HTMLElement>('login-view'),
+  loginForm: byId<HTMLFormElement>('login-form'),
+  loginUsername: byId<HTMLInputElement>('login-username'),
+  loginPassword: byId<HTMLInputElement>('login-password'),
+  loginError: byId<HTMLElement>('login-error'),
+  appView: byId<HTMLElement>('app-view'),
+  whoami: byId<HTMLElement>('whoami'),
+  username: byId<HTMLElement>('username'),
+  logout: byId<HTMLButtonElement>('logout'),
+  run: byId<HTMLButtonElement>('run'),
+  cancel: byId<HTMLButtonElement>('cancel'),
+  submitError: byId<HTMLElement>('submit-error'),
+  status: byId<HTMLElement>('status'),
+  duration: byId<HTMLElement>('duration'),
+  executionId: byId<HTMLElement>('execution-id'),
+  progress: byId<HTMLElement>('progress'),
+  progressFill: byId<HTMLElement>('progress-fill'),
+  progressMessage: byId<HTMLElement>('progress-message'),
+  result: byId<HTMLElement>('result'),
+  resultType: byId<HTMLElement>('result-type'),
+  resultValue: byId<HTMLElement>('result-value'),
+  error: byId<HTMLElement>('error'),
+  errorMessage: byId<HTMLElement>('error-message'),
+  historyRefresh: byId<HTMLButtonElement>('history-refresh'),
+};
+
+const editor = createEditor(byId('editor'), () => void run());
+const logView = new LogView({
+  list: byId('log'),
+  hiddenNotice: byId('log-hidden'),
+  count: byId('log-count'),
+  jump: byId('jump'),
+  filter: byId('level-filter'),
+});
+const history = new HistoryPanel(byId('history'), (execId) => open(execId));
+
+let stream: ExecutionStream | undefined;
+let current: string | undefined;
+let unfinished = false;
+let signedIn = false;
+
+function isFinished(status: ExecutionStatus): boolean {
+  return status === 'completed' || status === 'error' || status === 'cancelled';
+}
+
+function showLogin(message?: string): void {
+  signedIn = false;
+  stream?.close();
+  stream = undefined;
+  ui.appView.hidden = true;
+  ui.whoami.hidden = true;
+  ui.loginView.hidden = false;
+  ui.loginError.hidden = message === undefined;
+  ui.loginError.textContent = message ?? '';
+  ui.loginUsername.focus();
+}
+
+function showApp(username: string): void {
+  signedIn = true;
+  ui.loginView.hidden = true;
+  ui.appView.hidden = false;
+  ui.whoami.hidden = false;
+  ui.username.textContent = username;
+  editor.focus();
+  void history.refresh();
+}
+
+function setStatus(status: ExecutionStatus | 'idle'): void {
+  ui.status.textContent = status;
+  ui.status.dataset.status = status;
+  unfinished = status === 'queued' || status === 'running';
+  ui.cancel.disabled = !unfinished;
+  ui.run.disabled = unfinished;
+}
+
+function setProgress(percent: number, message: string): void {
+  ui.progress.setAttribute('aria-valuenow', String(percent));
+  ui.progress.setAttribute('aria-valuetext', message === '' ? `${percent}%` : `${percent}%: ${message}`);
+  ui.progressFill.style.width = `${percent}%`;
+  ui.progressMessage.textContent = message === '' ? `${percent}%` : `${percent}% ${message}`;
+}
+
+function resetOutput(execId: string): void {
+  stream?.close();
+  stream = undefined;
+  current = execId;
+  ui.executionId.textContent = execId;
+  ui.duration.textContent = '';
+  ui.result.hidden = true;
+  ui.error.hidden = true;
+  setProgress(0, '');
+  logView.clear();
+  history.select(execId);
+}
+
+function showOutcome(body: ResultBody): void {
+  setStatus(body.status);
+  if (typeof body.duration_ms === 'number') ui.duration.textContent = `${body.duration_ms} ms`;
+  if (body.status === 'completed' && body.result !== undefined) {
+    ui.resultType.textContent = `(${body.result.type})`;
+    ui.resultValue.textContent = JSON.stringify(body.result.value, null, 2) ?? 'undefined';
+    ui.result.hidden = false;
+  } else if (body.error !== undefined) {
+    ui.errorMessage.textContent = body.error;
+    ui.error.hidden = false;
+  }
+}
+
+/** Shows one execution: its status so far, then its stream (retained entries, then live). */
+function open(execId: string): void {
+  resetOutput(execId);
+  setStatus('queued');
+  void call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`).then((res) => {
+    if (current === execId && res.status !== 401 && res.body !== null && !isFinished(ui.status.dataset.status as ExecutionStatus)) {
+      setStatus(res.body.status === 'queued' || res.body.status === 'running' ? res.body.status : 'running');
+    }
+  });
+  stream = new ExecutionStream(execId, {
+    entry: (entry) => {
+      if (ui.status.dataset.status === 'queued') setStatus('running');
+      logView.add(entry);
+    },
+    gap: (missed) => logView.gap(missed),
+    progress: (percent, message) => setProgress(percent, message),
+    // The status changes together with the result or error it goes with (finish).
+    done: (status) => void finish(execId, status),
+    failed: () => void checkSession(),
+  });
+}
+
+async function finish(execId: string, status: ExecutionStatus): Promise<void> {
+  const res = await call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`);
+  if (current !== execId || res.status === 401) return;
+  if (res.status === 404) {
+    setStatus(status);
+    ui.errorMessage.textContent = 'This execution is no longer kept by the server.';
+    ui.error.hidden = false;
+  } else {
+    showOutcome(res.body);
+  }
+  await history.refresh();
+}
+
+async function run(): Promise<void> {
+  if (unfinished) return;
+  ui.submitError.hidden = true;
+  const res = await call<{ execution_id: string }>('POST', '/api/execute-async', { program: editor.text() });
+  if (res.status !== 200) {
+    if (res.status !== 401) {
+      ui.submitError.textContent = errorMessage(res);
+      ui.submitError.hidden = false;
+    }
+    return;
+  }
+  open(res.body.execution_id);
+  await history.refresh();
+}
+
+async function cancel(): Promise<void> {
+  if (current === undefined) return;
+  ui.cancel.disabled = true;
+  await call('POST', `/api/execution/${encodeURIComponent(current)}/cancel`);
+}
+
+async function checkSession(): Promise<void> {
+  const me = await call<{ username: string }>('GET', '/api/me');
+  if (me.status === 200) showApp(me.body.username);
+}
+
+onUnauthorized(() => {
+  if (signedIn) showLogin('Your session has ended: log in again.');
+});
+
+ui.loginForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void (async () => {
+    const res = await call<{ username: string }>('POST', '/login', {
+      username: ui.loginUsername.value,
+      password: ui.loginPassword.value,
+    });
+    if (res.status === 200) {
+      ui.loginPassword.value = '';
+      showApp(res.body.username);
+    } else {
+      ui.loginError.textContent = errorMessage(res);
+      ui.loginError.hidden = false;
+    }
+  })();
+});
+ui.logout.addEventListener('click', () => {
+  void call('POST', '/logout').then(() => showLogin());
+});
+ui.run.addEventListener('click', () => void run());
+ui.cancel.addEventListener('click', () => void cancel());
+ui.historyRefresh.addEventListener('click', () => void history.refresh());
+
+setStatus('idle');
+void call<{ username: string }>('GET', '/api/me').then((me) => {
+  if (me.status === 200) showApp(me.body.username);
+  else showLogin();
+});

@@ -1,6 +1,7 @@
 // The history panel: the user's executions from GET /api/executions, newest first; choosing
 // one opens it (its retained log and its result).
 import { call, type ExecutionSummary } from './api.js';
+import { element } from './dom.js';
 
 export class HistoryPanel {
   readonly #list: HTMLUListElement;
@@ -25,10 +26,7 @@ export class HistoryPanel {
     if (res.status !== 200) return;
     this.#list.replaceChildren(...res.body.map((summary) => this.#item(summary)));
     if (res.body.length === 0) {
-      const empty = document.createElement('li');
-      empty.className = 'muted';
-      empty.textContent = 'No executions yet.';
-      this.#list.append(empty);
+      this.#list.append(element('li', 'muted', 'No executions yet.'));
     }
     this.select(this.#current);
   }
@@ -39,16 +37,12 @@ export class HistoryPanel {
     button.type = 'button';
     button.dataset.executionId = summary.execution_id;
     const when = summary.started_at ?? summary.completed_at;
-    const status = document.createElement('span');
-    status.className = `badge badge-${summary.status}`;
-    status.textContent = summary.status;
-    const preview = document.createElement('span');
-    preview.className = 'preview mono';
-    preview.textContent = summary.program_preview;
-    const time = document.createElement('span');
-    time.className = 'when';
-    time.textContent = when === null ? 'queued' : new Date(when).toLocaleTimeString('en-GB');
-    button.append(status, preview, time);
+    const time = element('span', 'when', when === null ? 'queued' : new Date(when).toLocaleTimeString('en-GB'));
+    button.append(
+      element('span', `badge badge-${summary.status}`, summary.status),
+      element('span', 'preview mono', summary.program_preview),
+      time,
+    );
     button.setAttribute('aria-label', `${summary.status}: ${summary.program_preview}${when === null ? '' : `, ${time.textContent}`}`);
     button.addEventListener('click', () => this.#open(summary.execution_id));
     li.append(button);

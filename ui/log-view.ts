@@ -4,6 +4,7 @@
 // animation frame. Auto-scroll follows the end until the person scrolls up, and resumes
 // when they scroll back to the bottom (or press "Jump to latest").
 import { LEVELS, type Level, type LogEntry } from './api.js';
+import { element } from './dom.js';
 
 /** Lines kept in the DOM at most. */
 export const MAX_RENDERED = 1000;
@@ -145,16 +146,9 @@ export class LogView {
     const { entry } = item;
     li.className = `entry-${entry.level}`;
     li.dataset.seq = String(entry.seq);
-    const time = document.createElement('time');
+    const time = element('time', '', timeOf(entry.timestamp));
     time.dateTime = entry.timestamp;
-    time.textContent = timeOf(entry.timestamp);
-    const level = document.createElement('span');
-    level.className = `level level-${entry.level}`;
-    level.textContent = entry.level;
-    const message = document.createElement('span');
-    message.className = 'message';
-    message.textContent = entry.message;
-    li.append(time, level, message);
+    li.append(time, element('span', `level level-${entry.level}`, entry.level), element('span', 'message', entry.message));
     return li;
   }
 

@@ -16,7 +16,10 @@ export interface AppDeps {
   readonly sessions: SessionStore;
   readonly sessionKeys: readonly string[];
   readonly bodyLimitBytes: number;
+  /** Interval of `: ping` comments on SSE streams, in ms. */
   readonly ssePingMs: number;
+  /** Reconnection delay announced to EventSource clients, in ms. */
+  readonly sseRetryMs: number;
   /** Mark the session cookie Secure (production behind TLS). */
   readonly secureCookies: boolean;
 }
@@ -40,7 +43,7 @@ export function createApp(deps: AppDeps): Koa {
   const api = new Router();
 
   addSessionRoutes(router, deps.users);
-  addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs });
+  addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs, sseRetryMs: deps.sseRetryMs });
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok', pool: deps.manager.stats };
   });

@@ -9,12 +9,14 @@ import { streamExecution } from '../sse.js';
 import { currentUser } from './session.js';
 
 export interface RouteOptions {
+  /** Interval of `: ping` comments on SSE streams, in ms. */
   readonly ssePingMs: number;
+  /** Reconnection delay announced to EventSource clients, in ms. */
+  readonly sseRetryMs: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MAX_LIST = 1000;
-const SSE_RETRY_MS = 2000;
 
 function program(body: unknown): string {
   const value = (body as { program?: unknown } | undefined)?.program;
@@ -111,7 +113,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
     const execution = await manager.get(id, currentUser(ctx));
     ctx.respond = false;
     ctx.req.socket.setNoDelay(true);
-    streamExecution(ctx.res, execution, { after, minLevel, pingMs: options.ssePingMs, retryMs: SSE_RETRY_MS });
+    streamExecution(ctx.res, execution, { after, minLevel, pingMs: options.ssePingMs, retryMs: options.sseRetryMs });
   });
 
   router.get('/api/result/:execId', async (ctx) => {

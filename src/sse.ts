@@ -2,7 +2,10 @@
 //
 // A subscriber holds a cursor (the last seq it has passed) into the execution's LogBuffer and
 // no queue of its own: when entries are appended, when progress is reported, or when its
-// socket drains after write() returned false, it reads on from the cursor. So however many
+// socket drains after write() returned false, it reads on from the cursor. Appends wake it
+// once per turn of the event loop (setImmediate), so batches that arrive together go out in
+// one write per socket rather than one each; progress pumps at once, so that a subscriber
+// keeping up sees every report, not only the last of a turn. So however many
 // subscribers an execution has and however slowly they read, the log is held once, in the
 // ring; a blocked subscriber holds at most what one write put past the socket's high-water
 // mark. A cursor that fell behind the ring's start gets `event: gap` with the exact count.
@@ -93,6 +96,7 @@ class SseSubscriber implements SubscriberStats {
   readonly #minRank: number;
   readonly #pingMs: number;
   #ping: NodeJS.Timeout | undefined;
+  #wakeup: NodeJS.Immediate | undefined;
   #cursor: number;
   #blocked = false;
   #ended = false;
@@ -131,17 +135,23 @@ class SseSubscriber implements SubscriberStats {
     let set = subscribers.get(this.#execution);
     if (set === undefined) subscribers.set(this.#execution, (set = new Set()));
     set.add(this);
-    logs.on('appended', this.#pump);
+    logs.on('appended', this.#wake);
     this.#execution.on('progress', this.#pump);
-    this.#execution.on('end', this.#pump);
+    this.#execution.on('end', this.#wake);
     this.#res.on('drain', this.#onDrain);
     this.#res.on('close', this.#stop);
     this.#ping = setInterval(this.#onPing, this.#pingMs);
     this.#pump();
   }
 
+  /** Pumps at the end of this turn of the event loop, once however often it is woken. */
+  readonly #wake = (): void => {
+    this.#wakeup ??= setImmediate(this.#pump);
+  };
+
   /** Sends what the cursor has not passed yet, until the socket pushes back. */
   readonly #pump = (): void => {
+    this.#wakeup = undefined;
     if (this.#blocked || this.#ended) return;
     const { logs } = this.#execution;
     for (;;) {
@@ -208,9 +218,10 @@ class SseSubscriber implements SubscriberStats {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#ping);
-    this.#execution.logs.off('appended', this.#pump);
+    clearImmediate(this.#wakeup);
+    this.#execution.logs.off('appended', this.#wake);
     this.#execution.off('progress', this.#pump);
-    this.#execution.off('end', this.#pump);
+    this.#execution.off('end', this.#wake);
     this.#res.off('drain', this.#onDrain);
     this.#res.off('close', this.#stop);
     const set = subscribers.get(this.#execution);

@@ -5,8 +5,7 @@ import { expect } from 'chai';
 import { Agent } from 'node:http';
 import { subscribersOf, WRITE_CHARS } from '../src/sse.js';
 import type { Client } from './helpers/client.js';
-import { asObject } from './helpers/expectations.js';
-import { getResult, submit } from './helpers/executions.js';
+import { expectUnfinishedWith, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 import { entries, entriesOrGaps, expectBody, expectEvents, summary, type ExpectedEvent } from './helpers/streams.js';
 
@@ -83,8 +82,7 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
        "fanned out"`,
     );
     const streams = await Promise.all(Array.from({ length: 200 }, () => alice.sse(`/api/logs/${id}`)));
-    const before = asObject((await getResult(alice, id)).body);
-    expect({ status: before.status, logs: before.logs }, 'the script has logged nothing when all 200 are in').to.eql({ status: 'running', logs: [] });
+    await expectUnfinishedWith(alice, id, 0, 'nothing logged yet when all 200 are in');
     const lists = await Promise.all(streams.map((stream) => stream.untilDone()));
     const expected: ExpectedEvent[] = [];
     for (let i = 1; i <= 60; i++) {

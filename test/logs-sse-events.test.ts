@@ -3,27 +3,12 @@
 // and `retry:` once at the start.
 import { expect } from 'chai';
 import type { Client } from './helpers/client.js';
-import { asObject, expectError } from './helpers/expectations.js';
-import { getResult, submit } from './helpers/executions.js';
+import { expectError } from './helpers/expectations.js';
+import { expectUnfinishedWith, openToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
-import type { SseStream } from './helpers/sse.js';
 import { expectBody, expectEvents, type ExpectedEvent } from './helpers/streams.js';
 
 const RETRY_MS = 2000;
-
-async function openToEnd(client: Client, path: string, headers: Readonly<Record<string, string>> = {}): Promise<SseStream> {
-  const stream = await client.sse(path, headers);
-  expect(stream.status, `GET ${path}`).to.equal(200);
-  await stream.untilDone();
-  return stream;
-}
-
-/** Asserts the execution is still running with exactly `entries` entries (a precondition of a race-free test). */
-async function expectRunningWith(client: Client, id: string, entries: number, what: string): Promise<void> {
-  const res = await getResult(client, id);
-  const body = asObject(res.body);
-  expect({ status: res.status, entries: (body.logs as unknown[]).length }, what).to.eql({ status: 202, entries });
-}
 
 describe('GET /api/logs/:execId?level=', () => {
   const server = useServer();
@@ -97,7 +82,7 @@ describe('GET /api/logs/:execId: event: progress', () => {
       logPrint("start"); progress(10, "ten"); logPrint("a"); progress(50, "half"); progress(60);
       logPrint("b"); await sleep(20); progress(100, { done: true }); logPrint("end"); "ok"`);
     const live = await alice.sse(`/api/logs/${id}`);
-    await expectRunningWith(alice, id, 0, 'no entry yet when the subscriber is in');
+    await expectUnfinishedWith(alice, id, 0, 'no entry yet when the subscriber is in');
     await live.untilDone();
     expectEvents(live.events, [
       { seq: 1, message: 'start' },
@@ -128,14 +113,14 @@ describe('GET /api/logs/:execId: event: progress', () => {
     const id = await submit(alice, `await sleep(300); logPrint("a"); progress(20, "early"); progress(30, "latest"); logPrint("b");
       await sleep(500); logPrint("c"); "ok"`);
     const watcher = await alice.sse(`/api/logs/${id}`);
-    await expectRunningWith(alice, id, 0, 'no entry yet when the watcher is in');
+    await expectUnfinishedWith(alice, id, 0, 'no entry yet when the watcher is in');
     await watcher.eventWhere((event) => event.id === '2', 'entry 2');
     const [fresh, afterA, afterB] = await Promise.all([
       alice.sse(`/api/logs/${id}`),
       alice.sse(`/api/logs/${id}`, { 'last-event-id': '1' }),
       alice.sse(`/api/logs/${id}?lastEventId=2`),
     ]);
-    await expectRunningWith(alice, id, 2, 'asleep after two entries when the three subscribers are in');
+    await expectUnfinishedWith(alice, id, 2, 'asleep after two entries when the three subscribers are in');
     const a = { seq: 1, message: 'a' };
     const latest = { progress: 30, message: 'latest' };
     const b = { seq: 2, message: 'b' };

@@ -7,8 +7,7 @@
 import { expect } from 'chai';
 import { Agent } from 'node:http';
 import { Client } from './helpers/client.js';
-import { asObject } from './helpers/expectations.js';
-import { getResult, submit } from './helpers/executions.js';
+import { expectUnfinishedWith, submit } from './helpers/executions.js';
 import { startNginx, type Nginx, type UpstreamHttp } from './helpers/nginx.js';
 import { useServer } from './helpers/server.js';
 import { expectBody, expectEvents, summary } from './helpers/streams.js';
@@ -55,11 +54,7 @@ for (const http of ['1.0', '1.1'] as const satisfies readonly UpstreamHttp[]) {
         connection: 'keep-alive',
       });
       await stream.nthEvent(1);
-      const running = await getResult(alice, id);
-      expect({ status: running.status, logs: (asObject(running.body).logs as unknown[]).length }, 'the script when "first" arrived').to.eql({
-        status: 202,
-        logs: 1,
-      });
+      await expectUnfinishedWith(alice, id, 1, 'the script when "first" arrived');
       expect((await alice.json('POST', `/api/execution/${id}/cancel`)).status).to.equal(202);
       await stream.untilDone();
       expectEvents(stream.events, [{ seq: 1, message: 'first' }, { done: 'cancelled' }]);

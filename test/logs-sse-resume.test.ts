@@ -3,19 +3,16 @@
 import { expect } from 'chai';
 import type { Client } from './helpers/client.js';
 import { expectError, type Level } from './helpers/expectations.js';
-import { getResult, submit } from './helpers/executions.js';
+import { expectUnfinishedWith, openToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 import type { SseStream } from './helpers/sse.js';
-import { expectBody, expectEvents, summary, type ExpectedEvent } from './helpers/streams.js';
+import { entries, expectBody, expectEvents, summary, type ExpectedEvent } from './helpers/streams.js';
 
 const RETRY_MS = 2000;
 
-/** Opens the stream, asserts 200 and the event-stream type, and reads it to its end. */
-async function openToEnd(client: Client, path: string, headers: Readonly<Record<string, string>> = {}): Promise<SseStream> {
-  const stream = await client.sse(path, headers);
-  expect(stream.status, `GET ${path} ${JSON.stringify(headers)}`).to.equal(200);
-  expect(stream.headers['content-type']).to.equal('text/event-stream');
-  await stream.untilDone();
+/** The stream at `path`, read to its end; its body is the retry line and its events, nothing else. */
+async function resumed(client: Client, path: string, headers: Readonly<Record<string, string>> = {}): Promise<SseStream> {
+  const stream = await openToEnd(client, path, headers);
   expectBody(stream, RETRY_MS);
   return stream;
 }
@@ -26,8 +23,7 @@ describe('GET /api/logs/:execId resumed from an id, with a ring of 10 entries', 
   // Every fifth entry is an ERROR, the others INFO: the ring keeps entries 16..25.
   const PROGRAM = `for (let i = 1; i <= ${LAST}; i++) (i % 5 === 0 ? console.error : logPrint)("entry " + i); "logged"`;
   const level = (seq: number): Level => (seq % 5 === 0 ? 'ERROR' : 'INFO');
-  const entry = (seq: number): ExpectedEvent => ({ seq, level: level(seq), message: `entry ${seq}` });
-  const range = (from: number, to: number): ExpectedEvent[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i));
+  const range = (from: number, to: number): ExpectedEvent[] => entries(from, to, (seq) => `entry ${seq}`, level);
   const done: ExpectedEvent = { done: 'completed' };
   let alice: Client;
   let id = '';
@@ -41,51 +37,51 @@ describe('GET /api/logs/:execId resumed from an id, with a ring of 10 entries', 
   });
 
   it('from the middle of the ring: the entries after the id, then done; the header and the query give the same stream', async () => {
-    const byHeader = await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': '20' });
+    const byHeader = await resumed(alice, `/api/logs/${id}`, { 'last-event-id': '20' });
     expectEvents(byHeader.events, [...range(21, 25), done]);
-    const byQuery = await openToEnd(alice, `/api/logs/${id}?lastEventId=20`);
+    const byQuery = await resumed(alice, `/api/logs/${id}?lastEventId=20`);
     expect(summary(byQuery.events)).to.eql(summary(byHeader.events));
   });
 
   it('from the last entry: only done', async () => {
-    expectEvents((await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': String(LAST) })).events, [done]);
-    expectEvents((await openToEnd(alice, `/api/logs/${id}?lastEventId=${LAST}`)).events, [done]);
+    expectEvents((await resumed(alice, `/api/logs/${id}`, { 'last-event-id': String(LAST) })).events, [done]);
+    expectEvents((await resumed(alice, `/api/logs/${id}?lastEventId=${LAST}`)).events, [done]);
   });
 
   it("from before the ring's start: a gap counting exactly the evicted entries after the id, then the whole ring", async () => {
-    const resumed = await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': '3' });
-    expectEvents(resumed.events, [{ gap: 12, through: 15 }, ...range(16, 25), done]);
-    const byQuery = await openToEnd(alice, `/api/logs/${id}?lastEventId=3`);
-    expect(summary(byQuery.events)).to.eql(summary(resumed.events));
-    const fresh = await openToEnd(alice, `/api/logs/${id}`);
+    const byHeader = await resumed(alice, `/api/logs/${id}`, { 'last-event-id': '3' });
+    expectEvents(byHeader.events, [{ gap: 12, through: 15 }, ...range(16, 25), done]);
+    const byQuery = await resumed(alice, `/api/logs/${id}?lastEventId=3`);
+    expect(summary(byQuery.events)).to.eql(summary(byHeader.events));
+    const fresh = await resumed(alice, `/api/logs/${id}`);
     expectEvents(fresh.events, [{ gap: 15, through: 15 }, ...range(16, 25), done]);
   });
 
   it("from a gap's id: the entries after the gap, without the gap again", async () => {
-    expectEvents((await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': '15' })).events, [...range(16, 25), done]);
+    expectEvents((await resumed(alice, `/api/logs/${id}`, { 'last-event-id': '15' })).events, [...range(16, 25), done]);
   });
 
   it('from an id beyond the last entry of a finished execution: only done', async () => {
-    expectEvents((await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': '1000' })).events, [done]);
-    expectEvents((await openToEnd(alice, `/api/logs/${id}?lastEventId=${Number.MAX_SAFE_INTEGER}`)).events, [done]);
+    expectEvents((await resumed(alice, `/api/logs/${id}`, { 'last-event-id': '1000' })).events, [done]);
+    expectEvents((await resumed(alice, `/api/logs/${id}?lastEventId=${Number.MAX_SAFE_INTEGER}`)).events, [done]);
   });
 
   it('with both the header and the query: the header wins', async () => {
-    const both = await openToEnd(alice, `/api/logs/${id}?lastEventId=18`, { 'last-event-id': '22' });
+    const both = await resumed(alice, `/api/logs/${id}?lastEventId=18`, { 'last-event-id': '22' });
     expectEvents(both.events, [...range(23, 25), done]);
   });
 
   it('treats an empty Last-Event-ID or lastEventId as absent', async () => {
     const whole = [{ gap: 15, through: 15 }, ...range(16, 25), done];
-    expectEvents((await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': '' })).events, whole);
-    expectEvents((await openToEnd(alice, `/api/logs/${id}?lastEventId=`)).events, whole);
+    expectEvents((await resumed(alice, `/api/logs/${id}`, { 'last-event-id': '' })).events, whole);
+    expectEvents((await resumed(alice, `/api/logs/${id}?lastEventId=`)).events, whole);
     // An empty header does not hide the query.
-    expectEvents((await openToEnd(alice, `/api/logs/${id}?lastEventId=22`, { 'last-event-id': '' })).events, [...range(23, 25), done]);
+    expectEvents((await resumed(alice, `/api/logs/${id}?lastEventId=22`, { 'last-event-id': '' })).events, [...range(23, 25), done]);
   });
 
   it('with ?level=: the gap counts every evicted entry whatever its level, then the retained entries at that level', async () => {
-    const stream = await openToEnd(alice, `/api/logs/${id}?level=error&lastEventId=12`);
-    expectEvents(stream.events, [{ gap: 3, through: 15 }, entry(20), entry(25), done]);
+    const stream = await resumed(alice, `/api/logs/${id}?level=error&lastEventId=12`);
+    expectEvents(stream.events, [{ gap: 3, through: 15 }, ...range(20, 20), ...range(25, 25), done]);
   });
 
   describe('answers 400 as JSON, before any stream, for an id that is not a whole number from 0 to 2^53-1:', () => {
@@ -127,9 +123,8 @@ describe('GET /api/logs/:execId resumed while the script runs', () => {
     const seen = first.events.length;
     const lastId = first.events.at(-1)!.id!;
     expect(lastId, 'the id of the last event the first connection saw').to.equal(String(seen));
-    const second = await openToEnd(alice, `/api/logs/${id}`, { 'last-event-id': lastId });
-    const ticks = (from: number, to: number): ExpectedEvent[] =>
-      Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, message: `tick ${from + i}` }));
+    const second = await resumed(alice, `/api/logs/${id}`, { 'last-event-id': lastId });
+    const ticks = (from: number, to: number): ExpectedEvent[] => entries(from, to, (seq) => `tick ${seq}`);
     expectEvents(first.events, ticks(1, seen), 'the first connection');
     expectEvents(second.events, [...ticks(seen + 1, 30), { done: 'completed' }], 'the second connection');
   });
@@ -143,11 +138,7 @@ describe('GET /api/logs/:execId resumed while the script runs', () => {
     expect(future.status).to.equal(200);
     // The subscription is made before the headers are sent: if the script is still asleep
     // now, the subscriber came in when entry 2 was the newest.
-    const during = await getResult(alice, id);
-    expect({ status: during.status, logs: (during.body as { logs: unknown[] }).logs.length }, 'still asleep after two entries').to.eql({
-      status: 202,
-      logs: 2,
-    });
+    await expectUnfinishedWith(alice, id, 2, 'still asleep after two entries');
     await future.untilDone();
     expectBody(future, RETRY_MS);
     expectEvents(future.events, [{ seq: 3, message: 'three' }, { seq: 4, message: 'four' }, { done: 'completed' }]);

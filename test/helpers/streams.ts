@@ -16,12 +16,9 @@ export type ExpectedEvent =
   /** `event: done` with `{"status"}`. */
   | { readonly done: string };
 
-/** Entries `from`..`to`, each with the message `message(seq)`. */
-export function entries(from: number, to: number, message: (seq: number) => string, level?: Level): ExpectedEvent[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => {
-    const seq = from + i;
-    return level === undefined ? { seq, message: message(seq) } : { seq, level, message: message(seq) };
-  });
+/** Entries `from`..`to`, each with the message `message(seq)` at `level(seq)` (INFO). */
+export function entries(from: number, to: number, message: (seq: number) => string, level: (seq: number) => Level = () => 'INFO'): ExpectedEvent[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => ({ seq: from + i, level: level(from + i), message: message(from + i) }));
 }
 
 /**

@@ -1,17 +1,18 @@
 // The Server-Sent-Events writer: one SseSubscriber per GET /api/logs/:id response.
 //
 // A subscriber holds a cursor (the last seq it has passed) into the execution's LogBuffer and
-// no queue of its own: when entries are appended, when progress is reported, or when its
-// socket drains after write() returned false, it reads on from the cursor. Appends wake it
-// once per turn of the event loop (setImmediate), so batches that arrive together go out in
-// one write per socket rather than one each; progress pumps at once, so that a subscriber
-// keeping up sees every report, not only the last of a turn. So however many
-// subscribers an execution has and however slowly they read, the log is held once, in the
-// ring; a blocked subscriber holds at most what one write put past the socket's high-water
-// mark. A cursor that fell behind the ring's start gets `event: gap` with the exact count.
-// The latest progress is sent in its place among the entries (after the entry that was the
-// newest when it was reported). When the execution has finished and the cursor has reached
-// the end, `event: done` ends the response. Knows nothing of isolates.
+// no queue of its own: it reads on from the cursor when entries are appended, when progress is
+// reported, and when its socket drains after write() returned false. So the log is held once,
+// in the ring, however many subscribers read it and however slowly; a blocked subscriber holds
+// at most one write past its socket's high-water mark. A cursor that fell behind the ring's
+// start gets `event: gap` with the exact count. The latest progress is sent in its place among
+// the entries (after the entry that was the newest when it was reported). When the execution
+// has finished and the cursor has reached the end, `event: done` ends the response.
+//
+// Appends wake a subscriber once per turn of the event loop (setImmediate): worker batches
+// that arrive together go out in one write per socket, not one each. Progress pumps at once,
+// so a subscriber that keeps up sees every report, not only the last of a turn.
+// Knows nothing of isolates.
 import type { ServerResponse } from 'node:http';
 import type { Execution } from './execution.js';
 import { LOG_LEVELS, type LogEntry, type LogLevel } from './log-buffer.js';

@@ -6,19 +6,14 @@ import type { Client, Json } from './helpers/client.js';
 import { asObject, expectKeys, expectLogEntries, type Level } from './helpers/expectations.js';
 import { getResult, streamToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
-import type { SseEvent, SseStream } from './helpers/sse.js';
-import { expectBody, expectEvents, summary } from './helpers/streams.js';
+import type { SseStream } from './helpers/sse.js';
+import { expectBody, expectEntriesThenDone, summary } from './helpers/streams.js';
 
 const LINES = 5000;
 
 interface Expected {
   readonly level?: Level;
   readonly message: string;
-}
-
-/** Exactly one event per entry, seq 1..n in order, then `event: done` with `status`. */
-function expectEntriesThenDone(events: readonly SseEvent[], expected: readonly Expected[], status: string): void {
-  expectEvents(events, [...expected.map((entry, i) => ({ seq: i + 1, ...entry })), { done: status }]);
 }
 
 /** The whole body is the `retry:` line, then exactly the events' blocks, nothing else. */

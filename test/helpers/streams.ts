@@ -104,6 +104,15 @@ export function expectEvents(events: readonly SseEvent[], expected: readonly Exp
   });
 }
 
+/** Exactly these entries as seq 1..n, in order, each with its framing, then `done` with `status`. */
+export function expectEntriesThenDone(
+  events: readonly SseEvent[],
+  expected: readonly { readonly level?: Level; readonly message: string }[],
+  status: string,
+): void {
+  expectEvents(events, [...expected.map((entry, i) => ({ seq: i + 1, ...entry })), { done: status }]);
+}
+
 /**
  * The whole body is `retry: <retryMs>` once, then exactly the stream's events, with nothing
  * between them but `: ping` comments (none unless `pings` is set).

@@ -4,12 +4,37 @@
 import { expect } from 'chai';
 import { Agent } from 'node:http';
 import { subscribersOf, WRITE_CHARS } from '../src/sse.js';
+import type { SseEvent } from './helpers/sse.js';
 import type { Client } from './helpers/client.js';
 import { expectUnfinishedWith, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 import { entries, entriesOrGaps, expectBody, expectEvents, summary, type ExpectedEvent } from './helpers/streams.js';
 
 const RETRY_MS = 2000;
+
+/**
+ * The stream of a subscriber that no entry matches, of an execution that logged `last` entries
+ * and reported progress 50 after entry `last / 2` and 100 after the last: gaps (the ring is
+ * smaller than the worker's batches) that never overlap, "half" once after every gap below
+ * its place and before every gap beyond it, then "all" and done.
+ */
+function expectReaderStream(events: readonly SseEvent[], last: number): void {
+  const kinds = events.map((event) => event.event);
+  const half = kinds.indexOf('progress');
+  expect(kinds.filter((kind) => kind !== 'gap'), 'events other than gaps').to.eql(['progress', 'progress', 'done']);
+  expectEvents(events.slice(half, half + 1), [{ progress: 50, message: 'half' }], 'the first progress');
+  expectEvents(events.slice(-2), [{ progress: 100, message: 'all' }, { done: 'completed' }], 'the end of the reader');
+  let passed = 0;
+  events.forEach((event, i) => {
+    if (event.event !== 'gap') return;
+    const through = Number(event.id);
+    const missed = Number((JSON.parse(event.data) as { missed: number }).missed);
+    expect(through - missed, `gap ${event.id} starts after the previous one`).to.be.at.least(passed);
+    expect(through, `gap ${event.id} is on the right side of "half"`).to.satisfy((seq: number) => (i < half ? seq <= last / 2 : seq > last / 2));
+    passed = through;
+  });
+  expect(passed, 'the last gap').to.be.at.most(last);
+}
 
 describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)', () => {
   const RING = 100;
@@ -20,7 +45,7 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
     alice = await server.login('alice');
   });
 
-  it('a subscriber whose socket is paused while 10,000 entries are logged gets exact gaps, the ring, the latest progress and done, and holds no queue meanwhile', async () => {
+  it('a subscriber whose socket is paused while 10,000 entries are logged gets exact gaps, the ring, the latest progress and done, holds no queue meanwhile, and slows nobody', async () => {
     const LAST = 10_000;
     const PAD = 'x'.repeat(8192);
     // 80 MB in all: more than the kernel's socket buffers on both ends can absorb (at most
@@ -37,8 +62,14 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
     expect(stream.status).to.equal(200);
     await stream.nthEvent(1);
     stream.pause();
+    // Another subscriber, reading as fast as it can (?level=warn: no entry matches, so it is
+    // sent only gaps, progress and done, and never pushes back).
+    const reader = await alice.sse(`/api/logs/${id}?level=warn`);
+    await expectUnfinishedWith(alice, id, 1, 'the script still asleep after its first entry when both are in');
     const execution = await server.manager.get(id, 'alice');
-    expect(await execution.whenFinished()).to.equal('completed');
+    expect(await execution.whenFinished(), 'the script ends while a subscriber is stalled').to.equal('completed');
+    const readerEvents = await reader.untilDone();
+    expectReaderStream(readerEvents, LAST);
 
     // What the server holds while the subscriber is stalled: the ring, at its capacity, and
     // a cursor; the response holds at most one write past the socket's high-water mark.
@@ -47,6 +78,7 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
       capacity: RING,
       lastSeq: LAST,
     });
+    // The reader has its done; the stalled subscriber is the only one left, still waiting.
     const [subscriber, ...others] = subscribersOf(execution);
     expect(others, 'other subscribers').to.eql([]);
     expect(subscriber!.blocked, 'waiting for drain').to.equal(true);

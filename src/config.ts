@@ -54,6 +54,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Interval of `: ping` comments on SSE streams, in ms. Default 15000. */
   readonly ssePingMs: number;
+  /** Reconnection delay announced to EventSource clients (`retry:`), in ms. Default 2000. */
+  readonly sseRetryMs: number;
   /** Redis URL; unset means everything lives in memory. */
   readonly redisUrl: string | undefined;
   /** True under NODE_ENV=production. */
@@ -84,6 +86,7 @@ export const DEFAULTS = Object.freeze({
   retentionMs: 300_000,
   bodyLimitBytes: MIB,
   ssePingMs: 15_000,
+  sseRetryMs: 2000,
 });
 
 export const DEFAULT_USERS: readonly UserSpec[] = Object.freeze([{ username: 'admin', password: 'admin' }]);
@@ -173,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     retentionMs: integer(env, 'CHARIOT_RETENTION_MS', DEFAULTS.retentionMs, 0),
     bodyLimitBytes: bytes(env, 'CHARIOT_BODY_LIMIT', DEFAULTS.bodyLimitBytes),
     ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs, 10),
+    sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs, 0, 3_600_000),
     redisUrl: redisUrl(env),
     production,
   };

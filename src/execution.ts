@@ -36,6 +36,7 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   #error: string | undefined;
   #errorReason: ErrorReason | undefined;
   #progress: ProgressRecord | undefined;
+  #progressAfterSeq = 0;
 
   constructor(id: string, owner: string, program: string, logCapacity: number) {
     super();
@@ -79,8 +80,14 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     return this.#errorReason;
   }
 
+  /** The latest progress reported; progress is state, so earlier reports are not kept. */
   get progress(): ProgressRecord | undefined {
     return this.#progress;
+  }
+
+  /** Seq of the newest log entry when the latest progress was reported: its place in the log. */
+  get progressAfterSeq(): number {
+    return this.#progressAfterSeq;
   }
 
   get preview(): string {
@@ -101,6 +108,7 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   setProgress(progress: ProgressRecord): void {
     if (this.finished) return;
     this.#progress = progress;
+    this.#progressAfterSeq = this.logs.lastSeq;
     this.emit('progress', progress);
   }
 

@@ -54,6 +54,11 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
     return this.#capacity;
   }
 
+  /** Entries retained now: never more than `capacity`. */
+  get size(): number {
+    return this.#lastSeq - this.firstSeq + 1;
+  }
+
   /** Numbers and stores the records, evicting the oldest, then signals 'appended' once. */
   append(records: readonly LogRecord[]): void {
     if (records.length === 0) return;

@@ -46,6 +46,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sessionKeys: config.sessionKeys,
     bodyLimitBytes: config.bodyLimitBytes,
     ssePingMs: config.ssePingMs,
+    sseRetryMs: config.sseRetryMs,
     secureCookies: false,
   });
   const server = createServer(app.callback());

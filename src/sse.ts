@@ -1,16 +1,25 @@
-// The Server-Sent-Events writer for one subscriber of one execution.
+// The Server-Sent-Events writer: one SseSubscriber per GET /api/logs/:id response.
 //
-// The subscriber holds a cursor (the last seq it was sent) into the execution's LogBuffer and
-// no queue of its own: when entries are appended, or when its socket drains after write()
-// returned false, it reads on from the cursor. A cursor that fell behind the ring's start gets
-// `event: gap` with the exact count. When the execution has finished and the cursor has
-// reached the end, it sends `event: done` and ends the response. Knows nothing of isolates.
+// A subscriber holds a cursor (the last seq it has passed) into the execution's LogBuffer and
+// no queue of its own: it reads on from the cursor when entries are appended, when progress is
+// reported, and when its socket drains after write() returned false. So the log is held once,
+// in the ring, however many subscribers read it and however slowly; a blocked subscriber holds
+// at most one write past its socket's high-water mark. A cursor that fell behind the ring's
+// start gets `event: gap` with the exact count. The latest progress is sent in its place among
+// the entries (after the entry that was the newest when it was reported). When the execution
+// has finished and the cursor has reached the end, `event: done` ends the response.
+//
+// Appends wake a subscriber once per turn of the event loop (setImmediate): worker batches
+// that arrive together go out in one write per socket, not one each. Progress pumps at once,
+// so a subscriber that keeps up sees every report, not only the last of a turn.
+// Knows nothing of isolates.
 import type { ServerResponse } from 'node:http';
 import type { Execution } from './execution.js';
 import { LOG_LEVELS, type LogEntry, type LogLevel } from './log-buffer.js';
+import type { ProgressRecord } from '../worker/protocol.js';
 
 export interface StreamOptions {
-  /** Send entries after this seq (0: from the start; from Last-Event-ID on resume). */
+  /** Send entries after this seq (0: from the start; Last-Event-ID on resume). */
   readonly after: number;
   /** Skip entries below this level. */
   readonly minLevel: LogLevel;
@@ -20,6 +29,16 @@ export interface StreamOptions {
   readonly retryMs: number;
 }
 
+/** What a subscriber holds, for diagnostics and the tests that prove it holds little. */
+export interface SubscriberStats {
+  /** Seq of the last entry sent or passed over (filtered out, or counted in a gap). */
+  readonly cursor: number;
+  /** What was handed to the response and the socket has not taken yet (`res.writableLength`). */
+  readonly bufferedLength: number;
+  /** True while it waits for 'drain'. */
+  readonly blocked: boolean;
+}
+
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/event-stream',
   'Cache-Control': 'no-cache',
@@ -27,87 +46,187 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'X-Accel-Buffering': 'no',
 });
 
-/** Entries read from the ring per write, so one flood cannot build one huge string. */
+/** Entries read from the ring at once. */
 const READ_CHUNK = 256;
+/**
+ * Text gathered before one write. With the socket's high-water mark, this bounds what a blocked
+ * subscriber holds: at most the mark, plus this, plus one event.
+ */
+export const WRITE_CHARS = 16 * 1024;
+
+const RANK: Readonly<Record<LogLevel, number>> = Object.freeze(
+  Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Record<LogLevel, number>,
+);
+
+/** Each entry's event text, built once however many subscribers send it. */
+const framed = new WeakMap<LogEntry, string>();
 
 function entryEvent(entry: LogEntry): string {
-  return `id: ${entry.seq}\ndata: ${JSON.stringify(entry)}\n\n`;
+  let text = framed.get(entry);
+  if (text === undefined) {
+    text = `id: ${entry.seq}\ndata: ${JSON.stringify(entry)}\n\n`;
+    framed.set(entry, text);
+  }
+  return text;
 }
 
 function namedEvent(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** A gap carries the seq of the last entry it stands for, so a resume continues after it. */
+function gapEvent(lastMissed: number, missed: number): string {
+  return `id: ${lastMissed}\n${namedEvent('gap', { missed })}`;
+}
+
+const subscribers = new WeakMap<Execution, Set<SseSubscriber>>();
+
+/** The open streams of an execution. */
+export function subscribersOf(execution: Execution): readonly SubscriberStats[] {
+  return [...(subscribers.get(execution) ?? [])];
+}
+
 /** Streams `execution` to `res` until it is done or the client goes away. */
 export function streamExecution(res: ServerResponse, execution: Execution, options: StreamOptions): void {
-  const minRank = LOG_LEVELS.indexOf(options.minLevel);
-  let cursor = options.after;
-  let blocked = false;
-  let ended = false;
+  new SseSubscriber(res, execution, options).start(options.retryMs);
+}
 
-  const write = (text: string): void => {
-    if (!res.write(text)) blocked = true;
+class SseSubscriber implements SubscriberStats {
+  readonly #res: ServerResponse;
+  readonly #execution: Execution;
+  readonly #minRank: number;
+  readonly #pingMs: number;
+  #ping: NodeJS.Timeout | undefined;
+  #wakeup: NodeJS.Immediate | undefined;
+  #cursor: number;
+  #blocked = false;
+  #ended = false;
+  /** The progress record this subscriber has sent, or must not send; compared by identity. */
+  #progressSeen: ProgressRecord | undefined;
+
+  constructor(res: ServerResponse, execution: Execution, options: StreamOptions) {
+    this.#res = res;
+    this.#execution = execution;
+    this.#minRank = RANK[options.minLevel];
+    this.#pingMs = options.pingMs;
+    // An id beyond the newest entry cannot have been seen: it counts as the newest, so the
+    // entries still to come are sent rather than silently skipped.
+    this.#cursor = Math.min(options.after, execution.logs.lastSeq);
+    // Progress describes a running execution: none after the end. A subscriber resuming after
+    // the latest progress's place has had it already.
+    if (execution.finished || execution.progressAfterSeq < options.after) this.#progressSeen = execution.progress;
+  }
+
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  get bufferedLength(): number {
+    return this.#res.writableLength;
+  }
+
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  start(retryMs: number): void {
+    const { logs } = this.#execution;
+    this.#res.writeHead(200, SSE_HEADERS);
+    this.#write(`retry: ${retryMs}\n\n`);
+    let set = subscribers.get(this.#execution);
+    if (set === undefined) subscribers.set(this.#execution, (set = new Set()));
+    set.add(this);
+    logs.on('appended', this.#wake);
+    this.#execution.on('progress', this.#pump);
+    this.#execution.on('end', this.#wake);
+    this.#res.on('drain', this.#onDrain);
+    this.#res.on('close', this.#stop);
+    this.#ping = setInterval(this.#onPing, this.#pingMs);
+    this.#pump();
+  }
+
+  /** Pumps at the end of this turn of the event loop, once however often it is woken. */
+  readonly #wake = (): void => {
+    this.#wakeup ??= setImmediate(this.#pump);
   };
 
-  const pump = (): void => {
-    if (blocked || ended) return;
+  /** Sends what the cursor has not passed yet, until the socket pushes back. */
+  readonly #pump = (): void => {
+    this.#wakeup = undefined;
+    if (this.#blocked || this.#ended) return;
+    const { logs } = this.#execution;
     for (;;) {
-      const { missed, entries } = execution.logs.readAfter(cursor, READ_CHUNK);
-      if (missed === 0 && entries.length === 0) break;
-      let text = missed > 0 ? namedEvent('gap', { missed }) : '';
-      for (const entry of entries) {
-        if (LOG_LEVELS.indexOf(entry.level) >= minRank) text += entryEvent(entry);
+      const progress = this.#execution.progress;
+      let max = READ_CHUNK;
+      if (progress !== undefined && progress !== this.#progressSeen) {
+        const place = this.#execution.progressAfterSeq;
+        if (this.#cursor >= place) {
+          this.#progressSeen = progress;
+          this.#write(namedEvent('progress', progress));
+          if (this.#blocked) return;
+          continue;
+        }
+        // Read only up to its place (a gap over it is sent first, then the progress).
+        max = Math.max(0, Math.min(max, place - Math.max(this.#cursor, logs.firstSeq - 1)));
       }
-      cursor = entries.at(-1)?.seq ?? cursor + missed;
-      if (text !== '') write(text);
-      if (blocked) return;
+      const { missed, entries } = logs.readAfter(this.#cursor, max);
+      if (missed === 0 && entries.length === 0) break;
+      if (!this.#send(missed, entries)) return;
     }
-    if (execution.finished) {
-      ended = true;
-      cleanup();
-      res.end(namedEvent('done', { status: execution.status }));
+    if (this.#execution.finished) this.#end();
+  };
+
+  /** Writes a gap and entries, moving the cursor; false when the socket pushed back. */
+  #send(missed: number, entries: readonly LogEntry[]): boolean {
+    let text = '';
+    if (missed > 0) {
+      this.#cursor += missed;
+      text = gapEvent(this.#cursor, missed);
     }
-  };
-
-  const onDrain = (): void => {
-    blocked = false;
-    pump();
-  };
-
-  const onProgress = (progress: { percent: number; message: string }): void => {
-    // Progress is state, not history: a subscriber that is behind skips to the next one.
-    if (!blocked && !ended) {
-      pump();
-      if (!blocked && !ended) write(namedEvent('progress', progress));
+    for (const entry of entries) {
+      this.#cursor = entry.seq;
+      if (RANK[entry.level] >= this.#minRank) text += entryEvent(entry);
+      if (text.length >= WRITE_CHARS) {
+        this.#write(text);
+        text = '';
+        if (this.#blocked) return false;
+      }
     }
+    if (text !== '') this.#write(text);
+    return !this.#blocked;
+  }
+
+  #write(text: string): void {
+    if (!this.#res.write(text)) this.#blocked = true;
+  }
+
+  readonly #onDrain = (): void => {
+    this.#blocked = false;
+    this.#pump();
   };
 
-  const ping = setInterval(() => {
-    if (!blocked && !ended) write(': ping\n\n');
-  }, options.pingMs);
-
-  const cleanup = (): void => {
-    clearInterval(ping);
-    execution.logs.off('appended', pump);
-    execution.off('end', pump);
-    execution.off('progress', onProgress);
-    res.off('drain', onDrain);
-    res.off('close', onClose);
+  readonly #onPing = (): void => {
+    if (!this.#blocked && !this.#ended) this.#write(': ping\n\n');
   };
 
-  const onClose = (): void => {
-    ended = true;
-    cleanup();
-  };
+  #end(): void {
+    this.#stop();
+    this.#res.end(namedEvent('done', { status: this.#execution.status }));
+  }
 
-  res.writeHead(200, SSE_HEADERS);
-  write(`retry: ${options.retryMs}\n\n`);
-  execution.logs.on('appended', pump);
-  execution.on('end', pump);
-  execution.on('progress', onProgress);
-  res.on('drain', onDrain);
-  res.on('close', onClose);
-  // The replay, then the latest progress (it came after the retained entries).
-  if (execution.progress) onProgress(execution.progress);
-  else pump();
+  /** Unsubscribes; runs once, at the end of the stream or when the client goes away. */
+  readonly #stop = (): void => {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearInterval(this.#ping);
+    clearImmediate(this.#wakeup);
+    this.#execution.logs.off('appended', this.#wake);
+    this.#execution.off('progress', this.#pump);
+    this.#execution.off('end', this.#wake);
+    this.#res.off('drain', this.#onDrain);
+    this.#res.off('close', this.#stop);
+    const set = subscribers.get(this.#execution);
+    set?.delete(this);
+    if (set?.size === 0) subscribers.delete(this.#execution);
+  };
 }

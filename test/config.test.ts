@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       retentionMs: 300_000,
       bodyLimitBytes: 1024 * 1024,
       ssePingMs: 15_000,
+      sseRetryMs: 2000,
       redisUrl: undefined,
       production: false,
     });
@@ -35,6 +36,8 @@ describe('loadConfig', () => {
       CHARIOT_USERS: 'alice:secret,bob:pa:ss',
       CHARIOT_BODY_LIMIT: '512kb',
       CHARIOT_THREADS: '3',
+      CHARIOT_SSE_PING_MS: '50',
+      CHARIOT_SSE_RETRY_MS: '0',
       CHARIOT_SESSION_KEYS: 'a-key-of-sixteen-chars,another-long-enough-key',
     });
     expect(config.port).to.equal(0);
@@ -42,6 +45,7 @@ describe('loadConfig', () => {
     expect(config.usingDefaultUsers).to.equal(false);
     expect(config.bodyLimitBytes).to.equal(512 * 1024);
     expect(config.threads).to.equal(3);
+    expect({ ssePingMs: config.ssePingMs, sseRetryMs: config.sseRetryMs }).to.eql({ ssePingMs: 50, sseRetryMs: 0 });
     expect(config.sessionKeys).to.deep.equal(['a-key-of-sixteen-chars', 'another-long-enough-key']);
   });
 
@@ -55,6 +59,9 @@ describe('loadConfig', () => {
     [{ CHARIOT_USERS: 'nopassword' }, 'CHARIOT_USERS must be name:password pairs separated by commas'],
     [{ CHARIOT_USERS: 'a:1,a:2' }, 'CHARIOT_USERS names "a" twice'],
     [{ CHARIOT_SESSION_KEYS: 'short' }, 'CHARIOT_SESSION_KEYS must hold keys of at least 16 characters'],
+    [{ CHARIOT_SSE_PING_MS: '5' }, 'CHARIOT_SSE_PING_MS must be between 10 and 9007199254740991, got 5'],
+    [{ CHARIOT_SSE_RETRY_MS: '2s' }, 'CHARIOT_SSE_RETRY_MS must be a whole number, got "2s"'],
+    [{ CHARIOT_SSE_RETRY_MS: '3600001' }, 'CHARIOT_SSE_RETRY_MS must be between 0 and 3600000, got 3600001'],
     [{ CHARIOT_REDIS_URL: 'http://x' }, 'CHARIOT_REDIS_URL must start with redis:// or rediss://, got "http://x"'],
     [{ NODE_ENV: 'production' }, 'NODE_ENV=production refuses the development default user admin/admin: set CHARIOT_USERS'],
   ];

@@ -3,10 +3,11 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Client, Json } from './helpers/client.js';
-import { asObject, expectIsoTimestamp, expectKeys, expectLogEntries, type Level } from './helpers/expectations.js';
+import { asObject, expectKeys, expectLogEntries, type Level } from './helpers/expectations.js';
 import { getResult, streamToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
-import type { SseEvent, SseStream } from './helpers/sse.js';
+import type { SseStream } from './helpers/sse.js';
+import { expectBody, expectEntriesThenDone, summary } from './helpers/streams.js';
 
 const LINES = 5000;
 
@@ -15,42 +16,9 @@ interface Expected {
   readonly message: string;
 }
 
-/**
- * Asserts `events` is exactly one event per entry, seq 1..n in order, each framed as
- * `id: <seq>\ndata: <json>\n\n` with data `{seq, timestamp, level, message}`, then
- * `event: done` with `{"status": <status>}` as the last event.
- */
-function expectEntriesThenDone(events: readonly SseEvent[], entries: readonly Expected[], status: string): void {
-  expect(events.map((e) => e.event), 'event types').to.eql([...entries.map(() => 'message'), 'done']);
-  entries.forEach((expected, i) => {
-    const seq = i + 1;
-    const event = events[i]!;
-    expect(event.id, `id of entry ${seq}`).to.equal(String(seq));
-    expect(event.raw, `framing of entry ${seq}`).to.equal(`id: ${seq}\ndata: ${event.data}\n\n`);
-    const data = asObject(JSON.parse(event.data) as Json, `data of entry ${seq}`);
-    expectKeys(data, ['seq', 'timestamp', 'level', 'message']);
-    expectIsoTimestamp(data.timestamp);
-    expect({ seq: data.seq, level: data.level, message: data.message }, `entry ${seq}`).to.eql({
-      seq,
-      level: expected.level ?? 'INFO',
-      message: expected.message,
-    });
-  });
-  const done = events[events.length - 1]!;
-  expect(done.raw, 'framing of done').to.equal(`event: done\ndata: {"status":"${status}"}\n\n`);
-}
-
-/** The whole body is an optional `retry:` block, then exactly the events' blocks, nothing else. */
+/** The whole body is the `retry:` line, then exactly the events' blocks, nothing else. */
 function expectNothingButEvents(stream: SseStream): void {
-  const blocks = stream.events.map((e) => e.raw).join('');
-  const text = stream.rawText;
-  expect(text.endsWith(blocks), 'the body ends with the events, exactly').to.equal(true);
-  expect(text.slice(0, text.length - blocks.length), 'what precedes the first event').to.match(/^(retry: \d+\n\n)?$/);
-}
-
-/** Event lists compared on everything a browser's EventSource would see, plus the framing. */
-function summary(events: readonly SseEvent[]): Array<[string, string | undefined, string, string]> {
-  return events.map((e) => [e.event, e.id, e.data, e.raw]);
+  expectBody(stream, 2000);
 }
 
 describe('GET /api/logs/:execId (Server-Sent Events)', () => {

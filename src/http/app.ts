@@ -17,7 +17,10 @@ export interface AppDeps {
   readonly sessions: SessionStore;
   readonly sessionKeys: readonly string[];
   readonly bodyLimitBytes: number;
+  /** Interval of `: ping` comments on SSE streams, in ms. */
   readonly ssePingMs: number;
+  /** Reconnection delay announced to EventSource clients, in ms. */
+  readonly sseRetryMs: number;
   /** Mark the session cookie Secure (production behind TLS). */
   readonly secureCookies: boolean;
 }
@@ -41,7 +44,7 @@ export function createApp(deps: AppDeps): Koa {
   const api = new Router();
 
   addSessionRoutes(router, deps.users);
-  addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs });
+  addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs, sseRetryMs: deps.sseRetryMs });
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.
     if (deps.manager.needsRestart) ctx.status = 503;

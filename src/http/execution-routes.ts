@@ -9,12 +9,14 @@ import { streamExecution } from '../sse.js';
 import { currentUser } from './session.js';
 
 export interface RouteOptions {
+  /** Interval of `: ping` comments on SSE streams, in ms. */
   readonly ssePingMs: number;
+  /** Reconnection delay announced to EventSource clients, in ms. */
+  readonly sseRetryMs: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MAX_LIST = 1000;
-const SSE_RETRY_MS = 2000;
 
 function program(body: unknown): string {
   const value = (body as { program?: unknown } | undefined)?.program;
@@ -72,16 +74,25 @@ function statusFilter(raw: unknown): ExecutionStatus | undefined {
   return raw as ExecutionStatus;
 }
 
+/** The lowest level a stream sends; absent or empty means every level. */
 function levelFilter(raw: unknown): LogLevel {
-  if (raw === undefined) return 'DEBUG';
+  if (raw === undefined || raw === '') return 'DEBUG';
   const level = String(raw).toUpperCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new BadRequestError(`level must be one of ${LOG_LEVELS.join(', ').toLowerCase()}`);
   return level;
 }
 
+/**
+ * The seq a stream resumes after: the Last-Event-ID header, else `?lastEventId=`, else 0. The
+ * header wins because an EventSource opened on a URL with `?lastEventId=` keeps that URL and
+ * sends the newer position in the header when it reconnects. Empty means absent, as the
+ * EventSource spec sends no header for an empty id.
+ */
 function resumeAfter(ctx: Context): number {
-  const raw = ctx.get('Last-Event-ID') || ctx.query.lastEventId;
-  return wholeNumber(raw === '' ? undefined : raw, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const header = ctx.get('Last-Event-ID');
+  if (header !== '') return wholeNumber(header, 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const query = ctx.query.lastEventId;
+  return wholeNumber(query === '' ? undefined : query, 'lastEventId', 0, Number.MAX_SAFE_INTEGER) ?? 0;
 }
 
 export function addExecutionRoutes(router: Router, manager: ExecutionManager, options: RouteOptions): void {
@@ -111,7 +122,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
     const execution = await manager.get(id, currentUser(ctx));
     ctx.respond = false;
     ctx.req.socket.setNoDelay(true);
-    streamExecution(ctx.res, execution, { after, minLevel, pingMs: options.ssePingMs, retryMs: SSE_RETRY_MS });
+    streamExecution(ctx.res, execution, { after, minLevel, pingMs: options.ssePingMs, retryMs: options.sseRetryMs });
   });
 
   router.get('/api/result/:execId', async (ctx) => {

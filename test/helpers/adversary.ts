@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from './client.js';
-import { asObject, expectLogEntries, expectLogEntry } from './expectations.js';
-import { doneStatus, getResult, submit } from './executions.js';
+import { asObject, expectLogEntries } from './expectations.js';
+import { getResult, submit } from './executions.js';
 import { loginAs, PASSWORDS, type User } from './server.js';
-import type { SseEvent, SseStream } from './sse.js';
+import type { SseStream } from './sse.js';
+import { expectEntriesThenDone } from './streams.js';
 
 /** A path no test has used: a payload that escaped writes it. */
 export function markerPath(): string {
@@ -149,19 +150,7 @@ export async function expectBystanderIntact(client: Client, bystander: Bystander
 }
 
 /** A stream of exactly these entries (seq 1..n, ids matching), then `done` with `status`. */
-export function expectExactStream(
-  events: readonly SseEvent[],
-  entries: readonly { level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'; message: string }[],
-  status: string,
-): void {
-  expect(events.map((event) => event.event), 'event types').to.eql([...entries.map(() => 'message'), 'done']);
-  entries.forEach((entry, i) => {
-    const event = events[i]!;
-    expect(event.id, `id of event ${i + 1}`).to.equal(String(i + 1));
-    expectLogEntry(JSON.parse(event.data), i + 1, entry);
-  });
-  expect(doneStatus(events)).to.equal(status);
-}
+export const expectExactStream = expectEntriesThenDone;
 
 // ---------------------------------------------------------------------------------------------
 // A server in a process of its own (`node dist/src/main.js`), for attacks that abort or hang

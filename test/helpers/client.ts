@@ -1,5 +1,6 @@
 // A small HTTP client bound to one server, keeping the session cookie the way a browser
 // would: every Set-Cookie updates the jar, an expired or emptied cookie leaves it.
+import type { Agent } from 'node:http';
 import { SseStream } from './sse.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -36,10 +37,10 @@ export class Client {
     return this.json('POST', '/login', { username, password });
   }
 
-  /** A request with an optional JSON body. */
-  json(method: string, path: string, body?: Json): Promise<HttpResult> {
-    if (body === undefined) return this.#send(method, path, undefined, undefined);
-    return this.#send(method, path, JSON.stringify(body), 'application/json');
+  /** A request with an optional JSON body and optional extra headers. */
+  json(method: string, path: string, body?: Json, headers: Readonly<Record<string, string>> = {}): Promise<HttpResult> {
+    if (body === undefined) return this.#send(method, path, undefined, undefined, headers);
+    return this.#send(method, path, JSON.stringify(body), 'application/json', headers);
   }
 
   /** A request whose body is sent exactly as given, e.g. malformed JSON. */
@@ -47,14 +48,20 @@ export class Client {
     return this.#send(method, path, raw, contentType);
   }
 
-  /** Opens an event stream with this client's cookie. */
-  sse(path: string, headers: Readonly<Record<string, string>> = {}): Promise<SseStream> {
+  /** Opens an event stream with this client's cookie (over `agent`'s connections, if given). */
+  sse(path: string, headers: Readonly<Record<string, string>> = {}, agent?: Agent): Promise<SseStream> {
     const cookie = this.cookieHeader;
-    return SseStream.open(this.baseUrl + path, cookie === undefined ? headers : { ...headers, cookie });
+    return SseStream.open(this.baseUrl + path, cookie === undefined ? headers : { ...headers, cookie }, agent);
   }
 
-  async #send(method: string, path: string, body: string | undefined, contentType: string | undefined): Promise<HttpResult> {
-    const headers: Record<string, string> = {};
+  async #send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    extra: Readonly<Record<string, string>> = {},
+  ): Promise<HttpResult> {
+    const headers: Record<string, string> = { ...extra };
     if (contentType !== undefined) headers['content-type'] = contentType;
     const cookie = this.cookieHeader;
     if (cookie !== undefined) headers.cookie = cookie;

@@ -1,8 +1,8 @@
 // The steps most tests share: submit a program, follow its stream to `done`, read its result.
 import { expect } from 'chai';
 import type { Client, HttpResult } from './client.js';
-import { asObject, expectJson, expectKeys, UUID_V4 } from './expectations.js';
-import type { SseEvent } from './sse.js';
+import { asArray, asObject, expectJson, expectKeys, UUID_V4 } from './expectations.js';
+import type { SseEvent, SseStream } from './sse.js';
 
 /** POST /api/execute-async; asserts 200 `{"execution_id": <uuid v4>}` and returns the id. */
 export async function submit(client: Client, program: string): Promise<string> {
@@ -15,11 +15,31 @@ export async function submit(client: Client, program: string): Promise<string> {
   return String(body.execution_id);
 }
 
+/**
+ * Opens an event stream at `path` (e.g. `/api/logs/<id>?level=warn`), asserts 200 and the
+ * event-stream type, and reads it through `done` and the end of the response.
+ */
+export async function openToEnd(client: Client, path: string, headers: Readonly<Record<string, string>> = {}): Promise<SseStream> {
+  const stream = await client.sse(path, headers);
+  expect(stream.status, `GET ${path} ${JSON.stringify(headers)}`).to.equal(200);
+  expect(stream.headers['content-type'], `content-type of GET ${path}`).to.equal('text/event-stream');
+  await stream.untilDone();
+  return stream;
+}
+
 /** Opens /api/logs/:id, asserts 200, and returns every event through `done` (the stream ended). */
 export async function streamToEnd(client: Client, id: string): Promise<SseEvent[]> {
-  const stream = await client.sse(`/api/logs/${id}`);
-  expect(stream.status, `GET /api/logs/${id}`).to.equal(200);
-  return stream.untilDone();
+  return (await openToEnd(client, `/api/logs/${id}`)).events;
+}
+
+/**
+ * Asserts the execution is still queued or running with exactly `entries` log entries: the
+ * precondition of a test that relies on a script's sleep to subscribe at a known point.
+ */
+export async function expectUnfinishedWith(client: Client, id: string, entries: number, what: string): Promise<void> {
+  const res = await getResult(client, id);
+  const body = asObject(res.body);
+  expect({ status: res.status, entries: asArray(body.logs).length }, what).to.eql({ status: 202, entries });
 }
 
 /** The status carried by the `done` event that ends `events`. */

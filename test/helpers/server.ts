@@ -2,6 +2,7 @@
 // overrides of the environment, and hands out logged-in clients.
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
+import type { ExecutionManager } from '../../src/execution-manager.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { Client } from './client.js';
 
@@ -32,6 +33,8 @@ export async function loginAs(url: string, user: User): Promise<Client> {
 export interface ServerFixture {
   /** The running server's base URL (valid inside tests and hooks after `before`). */
   readonly url: string;
+  /** The server's ExecutionManager, for facts only the server knows (same process). */
+  readonly manager: ExecutionManager;
   login(user: User): Promise<Client>;
   /** A client without a session. */
   anonymous(): Client;
@@ -51,13 +54,17 @@ export function useServer(overrides: Readonly<Record<string, string>> = {}): Ser
     server = undefined;
     if (pinned) throw new Error('an isolate of this in-process test server was quarantined: the test process cannot exit (use spawnServer)');
   });
-  const url = (): string => {
+  const running = (): RunningServer => {
     if (server === undefined) throw new Error('the test server is not running');
-    return server.url;
+    return server;
   };
+  const url = (): string => running().url;
   return {
     get url() {
       return url();
+    },
+    get manager() {
+      return running().manager;
     },
     login: (user) => loginAs(url(), user),
     anonymous: () => new Client(url()),

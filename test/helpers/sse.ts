@@ -164,14 +164,20 @@ export class SseStream {
   readonly #parser: SseParser;
   readonly #response: IncomingMessage;
   readonly #agent: Agent;
+  readonly #ownAgent: boolean;
   readonly #waiters = new Set<Waiter>();
   #endedCleanly = false;
   #closed = false;
   #error: Error | undefined;
 
-  private constructor(response: IncomingMessage, agent: Agent) {
+  /** True when the request went over a kept-alive connection that had served another. */
+  readonly reusedSocket: boolean;
+
+  private constructor(response: IncomingMessage, agent: Agent, ownAgent: boolean, reusedSocket: boolean) {
     this.#response = response;
     this.#agent = agent;
+    this.#ownAgent = ownAgent;
+    this.reusedSocket = reusedSocket;
     this.status = response.statusCode ?? 0;
     this.headers = response.headers;
     this.#parser = new SseParser({
@@ -192,29 +198,50 @@ export class SseStream {
     });
     response.on('close', () => {
       this.#closed = true;
-      agent.destroy();
+      if (ownAgent) agent.destroy();
       this.#wake();
     });
   }
 
-  /** Sends the GET and resolves once the status line and headers have arrived. */
-  static open(url: string, headers: Readonly<Record<string, string>> = {}): Promise<SseStream> {
-    // A keep-alive agent of its own, so the request says "Connection: keep-alive" as a
-    // browser's EventSource would, and nothing is pooled between streams.
-    const agent = new Agent({ keepAlive: true });
+  /**
+   * Sends the GET and resolves once the status line and headers have arrived. Without `agent`,
+   * a keep-alive agent of its own, so the request says "Connection: keep-alive" as a browser's
+   * EventSource would, and nothing is pooled between streams; a given agent is the caller's.
+   */
+  static open(url: string, headers: Readonly<Record<string, string>> = {}, agent?: Agent): Promise<SseStream> {
+    const ownAgent = agent === undefined;
+    const via = agent ?? new Agent({ keepAlive: true });
     return new Promise((resolve, reject) => {
       const req = request(url, {
         method: 'GET',
-        agent,
+        agent: via,
         headers: { accept: 'text/event-stream', 'cache-control': 'no-cache', ...headers },
       });
-      req.on('response', (response) => resolve(new SseStream(response, agent)));
+      req.on('response', (response) => resolve(new SseStream(response, via, ownAgent, req.reusedSocket)));
       req.on('error', (error) => {
-        agent.destroy();
+        if (ownAgent) via.destroy();
         reject(error);
       });
       req.end();
     });
+  }
+
+  /**
+   * Stops reading: once the response's buffer is full, node stops reading the socket, so TCP
+   * pushes back on the server as it would for a client that stalled.
+   */
+  pause(): void {
+    this.#response.pause();
+  }
+
+  /** Calls `listener` with each chunk of the body as it arrives (after the stream has recorded it). */
+  onChunk(listener: (chunk: Buffer) => void): void {
+    this.#response.on('data', listener);
+  }
+
+  /** Reads on after pause(). */
+  resume(): void {
+    this.#response.resume();
   }
 
   /** Every byte received so far. */
@@ -283,7 +310,7 @@ export class SseStream {
   /** Hangs up, as a browser closing an EventSource does. */
   close(): void {
     this.#response.destroy();
-    this.#agent.destroy();
+    if (this.#ownAgent) this.#agent.destroy();
   }
 
   #wake(): void {

@@ -1,0 +1,162 @@
+// GET /api/logs/:execId under load: a subscriber whose socket stops reading while a flood
+// passes gets an exact gap and holds nothing but its cursor; a keep-alive client that reads
+// slowly gets everything the ring still holds; 200 subscribers all get the same stream.
+import { expect } from 'chai';
+import { Agent } from 'node:http';
+import { subscribersOf, WRITE_CHARS } from '../src/sse.js';
+import type { SseEvent } from './helpers/sse.js';
+import type { Client } from './helpers/client.js';
+import { expectUnfinishedWith, submit } from './helpers/executions.js';
+import { useServer } from './helpers/server.js';
+import { entries, entriesOrGaps, expectBody, expectEvents, summary, type ExpectedEvent } from './helpers/streams.js';
+
+const RETRY_MS = 2000;
+
+/**
+ * The stream of a subscriber that no entry matches, of an execution that logged `last` entries
+ * and reported progress 50 after entry `last / 2` and 100 after the last: gaps (the ring is
+ * smaller than the worker's batches) that never overlap, "half" once after every gap below
+ * its place and before every gap beyond it, then "all" and done.
+ */
+function expectReaderStream(events: readonly SseEvent[], last: number): void {
+  const kinds = events.map((event) => event.event);
+  const half = kinds.indexOf('progress');
+  expect(kinds.filter((kind) => kind !== 'gap'), 'events other than gaps').to.eql(['progress', 'progress', 'done']);
+  expectEvents(events.slice(half, half + 1), [{ progress: 50, message: 'half' }], 'the first progress');
+  expectEvents(events.slice(-2), [{ progress: 100, message: 'all' }, { done: 'completed' }], 'the end of the reader');
+  let passed = 0;
+  events.forEach((event, i) => {
+    if (event.event !== 'gap') return;
+    const through = Number(event.id);
+    const missed = Number((JSON.parse(event.data) as { missed: number }).missed);
+    expect(through - missed, `gap ${event.id} starts after the previous one`).to.be.at.least(passed);
+    expect(through, `gap ${event.id} is on the right side of "half"`).to.satisfy((seq: number) => (i < half ? seq <= last / 2 : seq > last / 2));
+    passed = through;
+  });
+  expect(passed, 'the last gap').to.be.at.most(last);
+}
+
+describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)', () => {
+  const RING = 100;
+  const server = useServer({ CHARIOT_LOG_BUFFER: String(RING), CHARIOT_LOG_BYTE_CAP: '128mb' });
+  let alice: Client;
+
+  before(async () => {
+    alice = await server.login('alice');
+  });
+
+  it('a subscriber whose socket is paused while 10,000 entries are logged gets exact gaps, the ring, the latest progress and done, holds no queue meanwhile, and slows nobody', async () => {
+    const LAST = 10_000;
+    const PAD = 'x'.repeat(8192);
+    // 80 MB in all: more than the kernel's socket buffers on both ends can absorb (at most
+    // 32 MiB + 4 MiB here), so TCP pushes back on the server. The script waits 200 ms after
+    // its first entry: the window in which the test pauses its socket.
+    const id = await submit(
+      alice,
+      `logPrint("1"); await sleep(200); const pad = "x".repeat(8192);
+       for (let i = 2; i <= ${LAST}; i++) { logPrint(i + " " + pad); if (i === 5000) progress(50, "half"); }
+       progress(100, "all"); "flooded"`,
+    );
+    const message = (seq: number): string => (seq === 1 ? '1' : `${seq} ${PAD}`);
+    const stream = await alice.sse(`/api/logs/${id}`);
+    expect(stream.status).to.equal(200);
+    await stream.nthEvent(1);
+    stream.pause();
+    // Another subscriber, reading as fast as it can (?level=warn: no entry matches, so it is
+    // sent only gaps, progress and done, and never pushes back).
+    const reader = await alice.sse(`/api/logs/${id}?level=warn`);
+    await expectUnfinishedWith(alice, id, 1, 'the script still asleep after its first entry when both are in');
+    const execution = await server.manager.get(id, 'alice');
+    expect(await execution.whenFinished(), 'the script ends while a subscriber is stalled').to.equal('completed');
+    const readerEvents = await reader.untilDone();
+    expectReaderStream(readerEvents, LAST);
+
+    // What the server holds while the subscriber is stalled: the ring, at its capacity, and
+    // a cursor; the response holds at most one write past the socket's high-water mark.
+    expect({ size: execution.logs.size, capacity: execution.logs.capacity, lastSeq: execution.logs.lastSeq }).to.eql({
+      size: RING,
+      capacity: RING,
+      lastSeq: LAST,
+    });
+    // The reader has its done; the stalled subscriber is the only one left, still waiting.
+    const [subscriber, ...others] = subscribersOf(execution);
+    expect(others, 'other subscribers').to.eql([]);
+    expect(subscriber!.blocked, 'waiting for drain').to.equal(true);
+    const sent = subscriber!.cursor;
+    expect(sent, 'entries sent before the socket pushed back').to.be.within(1, LAST - RING - 1);
+    const largestEvent = `id: ${LAST}\ndata: {"seq":${LAST},"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","message":"${message(LAST)}"}\n\n`.length;
+    expect(subscriber!.bufferedLength, 'what the response holds').to.be.at.most(16 * 1024 + WRITE_CHARS + largestEvent);
+
+    stream.resume();
+    await stream.untilDone();
+    // Until the socket's buffers were full the server could still write now and then, so the
+    // first `sent` seqs may come with gaps of their own; after that, one gap for everything
+    // evicted while the subscriber was stalled, then the ring.
+    const head = stream.events.slice(0, stream.events.length - (1 + RING + 2));
+    expectEvents(stream.events, [
+      ...entriesOrGaps(head, 1, sent, message),
+      { gap: LAST - RING - sent, through: LAST - RING },
+      ...entries(LAST - RING + 1, LAST, message),
+      { progress: 100, message: 'all' },
+      { done: 'completed' },
+    ]);
+    expectBody(stream, RETRY_MS);
+    expect(subscribersOf(execution), 'subscribers after done').to.eql([]);
+    expect(execution.logs.listenerCount('appended'), 'listeners after done').to.equal(0);
+  });
+
+  it('200 subscribers of one execution all receive the identical stream', async () => {
+    // The script waits 500 ms before its first entry: the window in which all 200 subscribe.
+    const id = await submit(
+      alice,
+      `await sleep(500);
+       for (let i = 1; i <= 60; i++) { (i % 3 === 0 ? console.warn : logPrint)("entry " + i); if (i % 20 === 0) { progress(i * 100 / 60, "step " + i); await sleep(10); } }
+       "fanned out"`,
+    );
+    const streams = await Promise.all(Array.from({ length: 200 }, () => alice.sse(`/api/logs/${id}`)));
+    await expectUnfinishedWith(alice, id, 0, 'nothing logged yet when all 200 are in');
+    const lists = await Promise.all(streams.map((stream) => stream.untilDone()));
+    const expected: ExpectedEvent[] = [];
+    for (let i = 1; i <= 60; i++) {
+      expected.push({ seq: i, level: i % 3 === 0 ? 'WARN' : 'INFO', message: `entry ${i}` });
+      if (i % 20 === 0) expected.push({ progress: (i * 100) / 60, message: `step ${i}` });
+    }
+    expected.push({ done: 'completed' });
+    expectEvents(lists[0]!, expected, 'subscriber 1');
+    lists.forEach((events, i) => expect(summary(events), `subscriber ${i + 1}`).to.eql(summary(lists[0]!)));
+    for (const stream of streams) expectBody(stream, RETRY_MS);
+  });
+});
+
+describe('GET /api/logs/:execId to an HTTP/1.1 keep-alive client that reads slowly', () => {
+  const server = useServer();
+
+  it('delivers every entry the ring holds, ends the chunked body cleanly, and leaves the connection usable', async () => {
+    const alice = await server.login('alice');
+    const LAST = 800;
+    const PAD = 'y'.repeat(1024);
+    const id = await submit(alice, `const pad = "y".repeat(1024); for (let i = 1; i <= ${LAST}; i++) logPrint(i + " " + pad); "burst"`);
+    // One connection, kept alive: the second stream must reuse it.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const slow = await alice.sse(`/api/logs/${id}`, {}, agent);
+      expect(slow.reusedSocket).to.equal(false);
+      // Read one chunk, then nothing for a millisecond, and so on: the server sees a slow reader.
+      slow.onChunk(() => {
+        slow.pause();
+        setTimeout(() => slow.resume(), 1);
+      });
+      await slow.untilDone();
+      expect(slow.endedCleanly).to.equal(true);
+      expectEvents(slow.events, [...entries(1, LAST, (seq) => `${seq} ${PAD}`), { done: 'completed' }]);
+      expectBody(slow, RETRY_MS);
+
+      const again = await alice.sse(`/api/logs/${id}`, { 'last-event-id': String(LAST - 1) }, agent);
+      expect(again.reusedSocket, 'the second stream came over the same connection').to.equal(true);
+      await again.untilDone();
+      expectEvents(again.events, [{ seq: LAST, message: `${LAST} ${PAD}` }, { done: 'completed' }]);
+    } finally {
+      agent.destroy();
+    }
+  });
+});

@@ -47,22 +47,37 @@ export function onUnauthorized(handler: () => void): void {
   unauthorized = handler;
 }
 
-/** A JSON request; never throws for an HTTP status, only for a network failure. */
+/**
+ * A JSON request. Never throws: a network failure is status 0 with a null body, and a body
+ * that is not JSON is null. Callers read `body` as T only after checking `status`.
+ */
 export async function call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { ...init.headers, 'content-type': 'application/json' };
   }
-  const response = await fetch(path, init);
-  const text = await response.text();
-  const parsed = (text === '' ? null : JSON.parse(text)) as T;
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(path, init);
+    text = await response.text();
+  } catch {
+    return { status: 0, body: null as T };
+  }
+  let parsed: unknown = null;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
   if (response.status === 401 && path.startsWith('/api/')) unauthorized();
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: parsed as T };
 }
 
 /** The message of an error answer, or a generic one. */
 export function errorMessage(result: ApiResult<unknown>): string {
+  if (result.status === 0) return 'The server could not be reached';
   const body = result.body as Partial<ErrorBody> | null;
   return typeof body?.error === 'string' ? body.error : `The server answered ${result.status}`;
 }

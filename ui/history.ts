@@ -7,6 +7,8 @@ export class HistoryPanel {
   readonly #list: HTMLUListElement;
   readonly #open: (execId: string) => void;
   #current: string | undefined;
+  /** Answers of older refreshes that arrive after a newer one are dropped. */
+  #requested = 0;
 
   constructor(list: HTMLUListElement, open: (execId: string) => void) {
     this.#list = list;
@@ -21,9 +23,16 @@ export class HistoryPanel {
     }
   }
 
+  clear(): void {
+    this.#requested += 1;
+    this.#current = undefined;
+    this.#list.replaceChildren();
+  }
+
   async refresh(): Promise<void> {
+    const request = ++this.#requested;
     const res = await call<ExecutionSummary[]>('GET', '/api/executions?limit=50');
-    if (res.status !== 200) return;
+    if (res.status !== 200 || request !== this.#requested) return;
     this.#list.replaceChildren(...res.body.map((summary) => this.#item(summary)));
     if (res.body.length === 0) {
       this.#list.append(element('li', 'muted', 'No executions yet.'));

@@ -51,21 +51,18 @@ const logView = new LogView({
   jump: byId('jump'),
   filter: byId('level-filter'),
 });
-const history = new HistoryPanel(byId('history'), (execId) => open(execId));
+const history = new HistoryPanel(byId('history'), (execId) => void open(execId));
 
 let stream: ExecutionStream | undefined;
 let current: string | undefined;
 let unfinished = false;
+/** A run request is on its way: Run stays disabled until its answer. */
+let submitting = false;
 let signedIn = false;
-
-function isFinished(status: ExecutionStatus): boolean {
-  return status === 'completed' || status === 'error' || status === 'cancelled';
-}
 
 function showLogin(message?: string): void {
   signedIn = false;
-  stream?.close();
-  stream = undefined;
+  forget();
   ui.appView.hidden = true;
   ui.whoami.hidden = true;
   ui.loginView.hidden = false;
@@ -89,7 +86,7 @@ function setStatus(status: ExecutionStatus | 'idle'): void {
   ui.status.dataset.status = status;
   unfinished = status === 'queued' || status === 'running';
   ui.cancel.disabled = !unfinished;
-  ui.run.disabled = unfinished;
+  ui.run.disabled = unfinished || submitting;
 }
 
 function setProgress(percent: number, message: string): void {
@@ -99,17 +96,30 @@ function setProgress(percent: number, message: string): void {
   ui.progressMessage.textContent = message === '' ? `${percent}%` : `${percent}% ${message}`;
 }
 
-function resetOutput(execId: string): void {
+/** Empties the output panel and shows `execId` (none: nothing is on show). */
+function resetOutput(execId: string | undefined): void {
   stream?.close();
   stream = undefined;
   current = execId;
-  ui.executionId.textContent = execId;
+  ui.executionId.textContent = execId ?? '';
   ui.duration.textContent = '';
   ui.result.hidden = true;
   ui.error.hidden = true;
   setProgress(0, '');
   logView.clear();
   history.select(execId);
+}
+
+/** After a logout or the end of a session: nothing of the last user's work stays on screen. */
+function forget(): void {
+  resetOutput(undefined);
+  history.clear();
+  setStatus('idle');
+}
+
+function showProblem(message: string): void {
+  ui.errorMessage.textContent = message;
+  ui.error.hidden = false;
 }
 
 function showOutcome(body: ResultBody): void {
@@ -120,20 +130,25 @@ function showOutcome(body: ResultBody): void {
     ui.resultValue.textContent = JSON.stringify(body.result.value, null, 2) ?? 'undefined';
     ui.result.hidden = false;
   } else if (body.error !== undefined) {
-    ui.errorMessage.textContent = body.error;
-    ui.error.hidden = false;
+    showProblem(body.error);
   }
 }
 
-/** Shows one execution: its status so far, then its stream (retained entries, then live). */
-function open(execId: string): void {
+/**
+ * Shows one execution: its status so far, then its stream (retained entries, then live).
+ * The result comes with `done` (finish), so that status and result change together.
+ */
+async function open(execId: string): Promise<void> {
   resetOutput(execId);
   setStatus('queued');
-  void call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`).then((res) => {
-    if (current === execId && res.status !== 401 && res.body !== null && !isFinished(ui.status.dataset.status as ExecutionStatus)) {
-      setStatus(res.body.status === 'queued' || res.body.status === 'running' ? res.body.status : 'running');
-    }
-  });
+  const res = await call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`);
+  if (current !== execId || res.status === 401) return;
+  if (res.status === 404 || res.status === 0 || res.body === null) {
+    setStatus('idle');
+    showProblem(res.status === 404 ? 'This execution is no longer kept by the server.' : errorMessage(res));
+    return;
+  }
+  if (res.body.status === 'running') setStatus('running');
   stream = new ExecutionStream(execId, {
     entry: (entry) => {
       if (ui.status.dataset.status === 'queued') setStatus('running');
@@ -141,37 +156,50 @@ function open(execId: string): void {
     },
     gap: (missed) => logView.gap(missed),
     progress: (percent, message) => setProgress(percent, message),
-    // The status changes together with the result or error it goes with (finish).
     done: (status) => void finish(execId, status),
-    failed: () => void checkSession(),
+    failed: () => void streamFailed(execId),
   });
 }
 
 async function finish(execId: string, status: ExecutionStatus): Promise<void> {
   const res = await call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`);
   if (current !== execId || res.status === 401) return;
-  if (res.status === 404) {
-    setStatus(status);
-    ui.errorMessage.textContent = 'This execution is no longer kept by the server.';
-    ui.error.hidden = false;
-  } else {
+  if (res.body !== null && (res.status === 200 || res.status === 500)) {
     showOutcome(res.body);
+  } else {
+    setStatus(status);
+    showProblem(res.status === 404 ? 'This execution is no longer kept by the server.' : `The result could not be read: ${errorMessage(res)}`);
   }
   await history.refresh();
 }
 
+/** The server refused the stream (EventSource gave up): a 401 brings the login back. */
+async function streamFailed(execId: string): Promise<void> {
+  const me = await call<{ username: string }>('GET', '/api/me');
+  if (me.status === 401 || current !== execId) return;
+  setStatus('idle');
+  showProblem('The log stream of this execution could not be opened.');
+}
+
 async function run(): Promise<void> {
-  if (unfinished) return;
+  if (unfinished || submitting) return;
+  submitting = true;
+  ui.run.disabled = true;
   ui.submitError.hidden = true;
-  const res = await call<{ execution_id: string }>('POST', '/api/execute-async', { program: editor.text() });
-  if (res.status !== 200) {
-    if (res.status !== 401) {
-      ui.submitError.textContent = errorMessage(res);
-      ui.submitError.hidden = false;
+  try {
+    const res = await call<{ execution_id: string }>('POST', '/api/execute-async', { program: editor.text() });
+    if (res.status !== 200) {
+      if (res.status !== 401) {
+        ui.submitError.textContent = errorMessage(res);
+        ui.submitError.hidden = false;
+      }
+      return;
     }
-    return;
+    void open(res.body.execution_id);
+  } finally {
+    submitting = false;
+    ui.run.disabled = unfinished;
   }
-  open(res.body.execution_id);
   await history.refresh();
 }
 
@@ -179,11 +207,6 @@ async function cancel(): Promise<void> {
   if (current === undefined) return;
   ui.cancel.disabled = true;
   await call('POST', `/api/execution/${encodeURIComponent(current)}/cancel`);
-}
-
-async function checkSession(): Promise<void> {
-  const me = await call<{ username: string }>('GET', '/api/me');
-  if (me.status === 200) showApp(me.body.username);
 }
 
 onUnauthorized(() => {

@@ -7,6 +7,28 @@ import { fileURLToPath } from 'node:url';
 /** dist/public, beside dist/src where this module runs from. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
+/**
+ * The page loads only its own script and styles, talks only to this server, and may not be
+ * framed. CodeMirror writes its styles into <style> elements, hence 'unsafe-inline' for styles
+ * (never for scripts). The favicon is an empty data: URL.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/** koa-send's refusals (a path it cannot decode, a traversal): 4xx errors with a status. */
+function isRefusal(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 export function serveUi(): Koa.Middleware {
   const files = serve(PUBLIC_DIR, {
     index: 'index.html',
@@ -15,8 +37,18 @@ export function serveUi(): Koa.Middleware {
     setHeaders(res) {
       res.setHeader('Cache-Control', 'no-cache');
       res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     },
   });
-  // The API's paths never reach the file system.
-  return (ctx, next) => (ctx.path.startsWith('/api/') || ctx.path === '/healthz' ? next() : files(ctx, next));
+  return async (ctx, next) => {
+    // The API's paths never reach the file system.
+    if (ctx.path.startsWith('/api/') || ctx.path === '/healthz') return next();
+    try {
+      await files(ctx, next);
+    } catch (error) {
+      // A path that is not a file of the UI is the usual 404 JSON, not a 500.
+      if (!isRefusal(error)) throw error;
+      await next();
+    }
+  };
 }

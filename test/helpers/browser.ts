@@ -1,7 +1,6 @@
 // Debian's Chromium driven by playwright-core, for the UI tests. `.ci/run` installs the
 // `chromium` package; a test run without it fails with a message saying so (never a skip).
 import { existsSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -56,49 +55,3 @@ export function takePageErrors(): Error[] {
 }
 
 const pageErrors: Error[] = [];
-
-/**
- * A TCP proxy in front of the server, so that a test can cut every connection the browser
- * has open (a network drop) and see the browser reconnect through it.
- */
-export interface DroppingProxy {
-  readonly url: string;
-  /** Connections accepted so far. */
-  readonly accepted: number;
-  /** Destroys every open connection, both ways. */
-  dropAll(): void;
-  close(): Promise<void>;
-}
-
-export async function startProxy(target: URL): Promise<DroppingProxy> {
-  const open = new Set<Socket>();
-  let accepted = 0;
-  const server: Server = createServer((client) => {
-    accepted += 1;
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const socket of [client, upstream]) {
-      open.add(socket);
-      socket.on('close', () => open.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('the proxy has no port');
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    get accepted() {
-      return accepted;
-    },
-    dropAll() {
-      for (const socket of open) socket.destroy();
-    },
-    async close() {
-      for (const socket of open) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}

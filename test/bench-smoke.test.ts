@@ -17,7 +17,7 @@ const SUMMARY: Shape = { count: 'number', meanMs: 'number', p50Ms: 'number', p90
 const LOAD: Shape = { concurrency: 'number', ok: 'number', failures: 'record', durationS: 'number', rps: 'number', latency: SUMMARY };
 const COMPARISON: Shape = { rps: 'number|null', p50: 'number|null', p99: 'number|null' };
 const CPU_RUN: Shape = { batchMs: 'number', executionsPerS: 'number', speedUp: 'number' };
-const HEALTHZ: Shape = { latency: SUMMARY, failures: 'number' };
+const HEALTHZ: Shape = { latency: SUMMARY, failures: 'number', maxRunning: 'number', maxQueued: 'number' };
 
 const RESULT: Shape = {
   schemaVersion: 'number',

@@ -51,6 +51,7 @@ export function chartSpec(result: BenchResult): TopLevelSpec {
       subtitle: `${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
     },
     background: 'white',
+    config: { legend: { labelLimit: 240 } },
     hconcat: [
       {
         title: 'Trivial executions (1+2): latency against concurrency',
@@ -62,12 +63,12 @@ export function chartSpec(result: BenchResult): TopLevelSpec {
           x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'concurrent requests' },
           y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency (ms, log scale)' },
           color: { field: 'target', type: 'nominal', title: 'target' },
-          strokeDash: { field: 'percentile', type: 'nominal', title: 'percentile' },
+          strokeDash: { field: 'percentile', type: 'nominal', title: 'percentile (p50 solid, p99 dashed)', legend: { symbolType: 'stroke', symbolStrokeColor: '#444', symbolStrokeWidth: 2 } },
           detail: { field: 'percentile' },
         },
       },
       {
-        title: `CPU-heavy (${result.cpuScaling?.jobs ?? 0} × fib): speed-up against threads`,
+        title: `CPU-heavy (${result.cpuScaling?.jobs ?? 0} × ${/fib\(\d+\)\s*$/.exec(result.cpuScaling?.program ?? '')?.[0]?.trim() ?? 'fib'}): speed-up against threads`,
         width: 300,
         height: 300,
         data: { values: speedUpPoints(result) },

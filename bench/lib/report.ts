@@ -59,7 +59,7 @@ function admission(result: NonNullable<BenchResult['admission']>): string {
   const accepted = overload.outcomes['200']?.latency;
   const pct = (share: number): string => `${(share * 100).toFixed(1)} %`;
   const rows = [
-    ['offered load', `${overload.offeredRps} req/s for ${fixed(overload.durationS)} s`, `${overload.sent} sent`],
+    ['offered load', `${overload.offeredRps} req/s for ${fixed(overload.durationS)} s`, `${overload.sent} sent, ${overload.notSent} not sent (1,024 already waiting)`],
     ['answers 200 / 429 / 503 / other', `${pct(overload.shares.accepted)} / ${pct(overload.shares.tooMany429)} / ${pct(overload.shares.queueFull503)} / ${pct(overload.shares.other)}`, ''],
     ['accepted req/s', fixed(overload.acceptedRps), `${times(ratios.acceptedRpsVsCapacity)} capacity (${fixed(result.capacity.rps)}), ${times(ratios.acceptedRpsVsRawIsolate)} raw isolate (${fixed(result.rawIsolateCapacity.rps)})`],
     ['accepted latency p50 / p99 ms', accepted ? `${fixed(accepted.p50Ms)} / ${fixed(accepted.p99Ms)}` : '–', `${times(ratios.acceptedP50VsUnloaded)} / ${times(ratios.acceptedP99VsUnloaded)} unloaded (${fixed(result.unloaded.latency.p50Ms)} / ${fixed(result.unloaded.latency.p99Ms)})`],

@@ -26,6 +26,9 @@ export interface HealthzSamples {
   readonly latency: LatencySummary;
   /** Samples that did not answer 200. */
   readonly failures: number;
+  /** The most executions the server itself reported running / queued in one sample. */
+  readonly maxRunning: number;
+  readonly maxQueued: number;
 }
 
 export interface AdmissionResult {
@@ -60,18 +63,26 @@ const MAX_IN_FLIGHT = 1024;
 async function sampleHealthz(http: HttpTarget, everyMs: number, until: () => boolean): Promise<HealthzSamples> {
   const recorder = new LatencyRecorder();
   let failures = 0;
+  let maxRunning = 0;
+  let maxQueued = 0;
   while (!until()) {
     const start = performance.now();
     try {
       const answer = await http.get('/healthz');
-      if (answer.status === 200) recorder.record(performance.now() - start);
-      else failures++;
+      if (answer.status === 200) {
+        recorder.record(performance.now() - start);
+        const { pool } = JSON.parse(answer.text) as { pool: { running: number; queued: number } };
+        maxRunning = Math.max(maxRunning, pool.running);
+        maxQueued = Math.max(maxQueued, pool.queued);
+      } else {
+        failures++;
+      }
     } catch {
       failures++;
     }
     await sleep(Math.max(0, everyMs - (performance.now() - start)));
   }
-  return { latency: recorder.summary(), failures };
+  return { latency: recorder.summary(), failures, maxRunning, maxQueued };
 }
 
 export async function runAdmission(profile: Profile, log: (line: string) => void): Promise<AdmissionResult> {
@@ -122,7 +133,8 @@ export async function runAdmission(profile: Profile, log: (line: string) => void
     const accepted = result.outcomes['200'];
     const acceptedRps = round(countOf('200') / result.durationS, 1);
     const acceptedLatency = accepted?.latency;
-    log(`  offered ${offered} req/s: 200 ${countOf('200')}, 429 ${countOf('429')}, 503 ${countOf('503')}; accepted p50 ${acceptedLatency?.p50Ms.toFixed(1) ?? '-'} ms; /healthz p99 ${duringOverload.latency.p99Ms.toFixed(2)} ms (idle ${idle.latency.p99Ms.toFixed(2)} ms)`);
+    log(`  offered ${offered} req/s: sent ${result.sent}, not sent ${result.notSent} (client limit ${MAX_IN_FLIGHT}); server's most running ${duringOverload.maxRunning}, queued ${duringOverload.maxQueued}`);
+    log(`  answers 200 ${countOf('200')}, 429 ${countOf('429')}, 503 ${countOf('503')}; accepted p50 ${acceptedLatency?.p50Ms.toFixed(1) ?? '-'} ms; /healthz p99 ${duringOverload.latency.p99Ms.toFixed(2)} ms (idle ${idle.latency.p99Ms.toFixed(2)} ms)`);
     return {
       program,
       users: USERS,

@@ -51,7 +51,7 @@ export function chartSpec(result: BenchResult): TopLevelSpec {
       subtitle: `${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
     },
     background: 'white',
-    config: { legend: { labelLimit: 240 } },
+    config: { legend: { labelLimit: 240, titleLimit: 300 } },
     hconcat: [
       {
         title: 'Trivial executions (1+2): latency against concurrency',

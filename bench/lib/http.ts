@@ -56,7 +56,7 @@ export class HttpTarget {
   }
 }
 
-/** Logs in `count` users named prefix0..prefixN-1 (password: name + "-pw") and returns their cookies. */
+/** Logs in each named user (password: see passwordOf) and returns their Cookie headers, in order. */
 export async function loginUsers(target: HttpTarget, names: readonly string[]): Promise<string[]> {
   return Promise.all(names.map((name) => target.login(name, passwordOf(name))));
 }

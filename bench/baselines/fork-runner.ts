@@ -1,0 +1,56 @@
+// The child of the fork-per-execution baseline (fork-server.ts): receives one program over
+// IPC, runs it as plain code with logPrint/console collecting entries, sends back the
+// result or the error, and exits. The process boundary is the isolation; the parent's
+// timeout (SIGKILL) is the time limit, since nothing inside can stop a synchronous loop.
+
+export interface RunnerLog {
+  readonly timestamp: string;
+  readonly level: string;
+  readonly message: string;
+}
+
+export type RunnerReply =
+  | { readonly ok: true; readonly value: unknown; readonly type: string; readonly logs: readonly RunnerLog[] }
+  | { readonly ok: false; readonly error: string; readonly logs: readonly RunnerLog[] };
+
+const logs: RunnerLog[] = [];
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function logger(level: string) {
+  return (...args: unknown[]): void => {
+    logs.push({ timestamp: new Date().toISOString(), level, message: args.map(show).join(' ') });
+  };
+}
+
+const globals = globalThis as Record<string, unknown>;
+globals.logPrint = logger('INFO');
+globals.console = { log: logger('INFO'), info: logger('INFO'), warn: logger('WARN'), error: logger('ERROR'), debug: logger('DEBUG') };
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+async function run(program: string): Promise<RunnerReply> {
+  try {
+    // Indirect eval: global scope, completion value as the result, like chariot-exec's `1+2` → 3.
+    let value: unknown = (0, eval)(program);
+    if (typeof (value as { then?: unknown } | null)?.then === 'function') value = await value;
+    return { ok: true, value: value === undefined ? null : value, type: typeOf(value), logs };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : `Uncaught ${show(error)}`, logs };
+  }
+}
+
+process.once('message', (message: { program: string }) => {
+  void run(message.program).then((reply) => process.send!(reply, () => process.exit(0)));
+});

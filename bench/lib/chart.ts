@@ -1,0 +1,94 @@
+// The chart of a run, rendered to SVG with Vega-Lite → Vega, headless (renderer "none" and
+// toSVG(): no browser, no canvas, no native module). Two panels: latency against
+// concurrency for scenario 1's targets (p50 solid, p99 dashed, both axes logarithmic), and
+// the speed-up of the CPU-heavy scenario against the thread count, with the ideal line.
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { BenchResult } from './result.js';
+
+const TARGET_LABELS: Readonly<Record<string, string>> = {
+  chariotSync: 'chariot /api/execute',
+  chariotAsync: 'chariot async + SSE',
+  forkServer: 'fork per execution',
+  rawIsolate: 'raw isolate (no HTTP)',
+};
+
+interface LatencyPoint {
+  concurrency: number;
+  target: string;
+  percentile: string;
+  ms: number;
+}
+
+interface SpeedUpPoint {
+  threads: number;
+  target: string;
+  speedUp: number;
+}
+
+function latencyPoints(result: BenchResult): LatencyPoint[] {
+  return (result.throughput?.levels ?? []).flatMap((level) => Object.entries(level.targets).flatMap(([target, r]) => [
+    { concurrency: level.concurrency, target: TARGET_LABELS[target] ?? target, percentile: 'p50', ms: r.latency.p50Ms },
+    { concurrency: level.concurrency, target: TARGET_LABELS[target] ?? target, percentile: 'p99', ms: r.latency.p99Ms },
+  ]).filter((point) => point.ms > 0));
+}
+
+function speedUpPoints(result: BenchResult): SpeedUpPoint[] {
+  return (result.cpuScaling?.points ?? []).flatMap((point) => [
+    { threads: point.threads, target: 'chariot (HTTP)', speedUp: point.chariot.speedUp },
+    { threads: point.threads, target: 'raw isolate', speedUp: point.rawIsolate.speedUp },
+    { threads: point.threads, target: 'plain Node', speedUp: point.plainNode.speedUp },
+    { threads: point.threads, target: 'ideal', speedUp: point.threads },
+  ]);
+}
+
+export function chartSpec(result: BenchResult): TopLevelSpec {
+  const m = result.machine;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: `chariot-exec benchmarks (${result.profile} profile, ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC)`,
+      subtitle: `${m.cpuModel}, ${m.cores} cores, Node ${m.node}`,
+    },
+    background: 'white',
+    config: { legend: { labelLimit: 240, titleLimit: 300 } },
+    hconcat: [
+      {
+        title: 'Trivial executions (1+2): latency against concurrency',
+        width: 420,
+        height: 300,
+        data: { values: latencyPoints(result) },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'concurrent requests' },
+          y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency (ms, log scale)' },
+          color: { field: 'target', type: 'nominal', title: 'target' },
+          strokeDash: { field: 'percentile', type: 'nominal', title: 'percentile (p50 solid, p99 dashed)', legend: { symbolType: 'stroke', symbolStrokeColor: '#444', symbolStrokeWidth: 2 } },
+          detail: { field: 'percentile' },
+        },
+      },
+      {
+        title: `CPU-heavy (${result.cpuScaling?.jobs ?? 0} × ${/fib\(\d+\)\s*$/.exec(result.cpuScaling?.program ?? '')?.[0]?.trim() ?? 'fib'}): speed-up against threads`,
+        width: 300,
+        height: 300,
+        data: { values: speedUpPoints(result) },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'threads', type: 'quantitative', axis: { tickMinStep: 1 }, title: 'worker threads' },
+          y: { field: 'speedUp', type: 'quantitative', title: 'speed-up over 1 thread' },
+          color: { field: 'target', type: 'nominal', title: 'code' },
+        },
+      },
+    ],
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
+  };
+}
+
+export async function renderChart(result: BenchResult): Promise<string> {
+  const view = new View(parse(compile(chartSpec(result)).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

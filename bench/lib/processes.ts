@@ -1,0 +1,94 @@
+// Starts a server under test in a child process and talks to it over IPC (see server-ipc.ts):
+// chariot-exec itself (chariot-process.ts) or the fork-per-execution baseline.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { FromServer, ServerEnv, ToServer } from './server-ipc.js';
+
+export interface MemorySample {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+}
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** Resident and heap memory of the server process, read after a garbage collection. */
+  memory(): Promise<MemorySample>;
+  /** Closes the server and waits for its process to exit. Idempotent. */
+  close(): Promise<void>;
+}
+
+const CHARIOT = fileURLToPath(new URL('./chariot-process.js', import.meta.url));
+const FORK_SERVER = fileURLToPath(new URL('../baselines/fork-server.js', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const CLOSE_TIMEOUT_MS = 15_000;
+
+function nextMessage<K extends FromServer['kind']>(child: ChildProcess, kind: K, timeoutMs: number): Promise<Extract<FromServer, { kind: K }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`server process ${child.pid} sent no '${kind}' within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (message: FromServer): void => {
+      if (message.kind === kind) finish(undefined, message as Extract<FromServer, { kind: K }>);
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      finish(new Error(`server process ${child.pid} exited (${signal ?? code}) before '${kind}'`));
+    };
+    function finish(error: Error | undefined, message?: Extract<FromServer, { kind: K }>): void {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(message!);
+    }
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+async function start(file: string, execArgv: string[], env: ServerEnv): Promise<ServerProcess> {
+  const child = fork(file, [JSON.stringify(env)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let ready: Extract<FromServer, { kind: 'ready' }>;
+  try {
+    ready = await nextMessage(child, 'ready', START_TIMEOUT_MS);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  const send = (message: ToServer): void => {
+    child.send(message);
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    url: ready.url,
+    pid: child.pid!,
+    async memory() {
+      const answer = nextMessage(child, 'memory', START_TIMEOUT_MS);
+      send({ kind: 'memory' });
+      const { rssBytes, heapUsedBytes } = await answer;
+      return { rssBytes, heapUsedBytes };
+    },
+    close() {
+      closing ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        send({ kind: 'close' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}
+
+/** chariot-exec with these configuration variables (PORT is always 0: an ephemeral port). */
+export function startChariot(env: ServerEnv): Promise<ServerProcess> {
+  return start(CHARIOT, ['--no-node-snapshot', '--expose-gc'], { ...env, PORT: '0' });
+}
+
+/** The fork-per-execution baseline server (bench/baselines/fork-server.ts). */
+export function startForkServer(env: ServerEnv): Promise<ServerProcess> {
+  // No --no-node-snapshot: this server loads no isolated-vm, and its children start faster
+  // with Node's start-up snapshot. Giving it the flag would slow the baseline for nothing.
+  return start(FORK_SERVER, ['--expose-gc'], { ...env, PORT: '0' });
+}

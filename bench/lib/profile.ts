@@ -1,0 +1,82 @@
+// How long and how hard each scenario runs. `quick` (the default) ends in under 3 minutes
+// on a 2-core machine; `full` runs longer and at more levels; `tiny` only checks that the
+// harness works (the smoke test) and its figures mean nothing.
+
+export type ProfileName = 'tiny' | 'quick' | 'full';
+
+export interface Profile {
+  readonly name: ProfileName;
+  readonly throughput: {
+    /** Concurrent requests (closed-loop workers) per level. */
+    readonly levels: readonly number[];
+    readonly warmupMs: number;
+    readonly durationMs: number;
+    /** The raw-isolate baseline is cheap per request; it needs less time for stable figures. */
+    readonly rawDurationMs: number;
+  };
+  readonly logLatency: {
+    /** Concurrent executions, each with one subscriber. */
+    readonly streams: readonly number[];
+    readonly entries: number;
+    readonly intervalMs: number;
+  };
+  readonly fanOut: {
+    readonly subscribers: readonly number[];
+    readonly entries: number;
+    readonly intervalMs: number;
+  };
+  readonly cpu: {
+    /** fib(n) per execution. */
+    readonly fibN: number;
+    /** Executions submitted at once per thread count. */
+    readonly jobs: number;
+    /** Repetitions per thread count; the best one counts (see cpu-scaling.ts). */
+    readonly rounds: number;
+  };
+  readonly admission: {
+    readonly fibN: number;
+    /** One request at a time, for the latency of an accepted request alone. */
+    readonly unloadedMs: number;
+    /** /healthz sampled on the idle server. */
+    readonly idleMs: number;
+    readonly capacityMs: number;
+    /** Offered load as a multiple of the measured capacity. */
+    readonly overload: number;
+    readonly overloadMs: number;
+    readonly healthzEveryMs: number;
+  };
+}
+
+const QUICK: Profile = {
+  name: 'quick',
+  throughput: { levels: [1, 4, 16, 64], warmupMs: 500, durationMs: 3000, rawDurationMs: 2000 },
+  logLatency: { streams: [1, 100, 1000], entries: 10, intervalMs: 200 },
+  fanOut: { subscribers: [1000, 2000], entries: 20, intervalMs: 50 },
+  cpu: { fibN: 30, jobs: 48, rounds: 3 },
+  admission: { fibN: 25, unloadedMs: 1000, idleMs: 1000, capacityMs: 2000, overload: 4, overloadMs: 5000, healthzEveryMs: 50 },
+};
+
+const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  tiny: {
+    name: 'tiny',
+    throughput: { levels: [2], warmupMs: 100, durationMs: 300, rawDurationMs: 200 },
+    logLatency: { streams: [1, 3], entries: 3, intervalMs: 50 },
+    fanOut: { subscribers: [10], entries: 3, intervalMs: 50 },
+    cpu: { fibN: 20, jobs: 4, rounds: 1 },
+    admission: { fibN: 20, unloadedMs: 300, idleMs: 300, capacityMs: 300, overload: 4, overloadMs: 500, healthzEveryMs: 50 },
+  },
+  quick: QUICK,
+  full: {
+    name: 'full',
+    throughput: { levels: [1, 2, 4, 8, 16, 32, 64, 128], warmupMs: 2000, durationMs: 10_000, rawDurationMs: 5000 },
+    logLatency: { streams: [1, 100, 1000], entries: 50, intervalMs: 200 },
+    fanOut: { subscribers: [1000, 2000], entries: 100, intervalMs: 50 },
+    cpu: { fibN: 32, jobs: 48, rounds: 3 },
+    admission: { fibN: 25, unloadedMs: 3000, idleMs: 2000, capacityMs: 5000, overload: 4, overloadMs: 20_000, healthzEveryMs: 50 },
+  },
+};
+
+export function profileNamed(name: string): Profile {
+  if (name === 'tiny' || name === 'quick' || name === 'full') return PROFILES[name];
+  throw new Error(`unknown profile "${name}": tiny, quick or full`);
+}

@@ -1,0 +1,83 @@
+// The terminal report: one table per scenario, every figure of ours beside its ratio to a
+// baseline measured in the same run.
+import type { BenchResult } from './result.js';
+import { fixed, table, times } from './table.js';
+
+const TARGET_NAMES = {
+  chariotSync: 'chariot /api/execute',
+  chariotAsync: 'chariot async + SSE',
+  forkServer: 'fork per execution',
+  rawIsolate: 'raw isolate (no HTTP)',
+} as const;
+
+function throughput(result: NonNullable<BenchResult['throughput']>): string {
+  const rows = result.levels.flatMap((level) => (Object.keys(TARGET_NAMES) as (keyof typeof TARGET_NAMES)[]).map((target) => {
+    const r = level.targets[target];
+    const ratios = target === 'chariotSync' || target === 'chariotAsync' ? level.ratios[target] : undefined;
+    const failed = Object.values(r.failures).reduce((sum, n) => sum + n, 0);
+    return [
+      String(level.concurrency), TARGET_NAMES[target], r.rps, r.latency.p50Ms, r.latency.p90Ms, r.latency.p99Ms, r.latency.maxMs, failed,
+      ratios ? `${times(ratios.vsRawIsolate.rps)} / ${times(ratios.vsRawIsolate.p50)}` : '',
+      ratios ? `${times(ratios.vsForkServer.rps)} / ${times(ratios.vsForkServer.p50)}` : '',
+    ];
+  }));
+  return `Scenario 1: trivial executions (\`${result.program}\`), closed loop; latency in ms; ratios are req/s / p50 latency\n`
+    + table(['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server'], rows);
+}
+
+function logLatency(result: NonNullable<BenchResult['logLatency']>): string {
+  const rows = result.levels.map((level) => [
+    String(level.streams), level.entriesMeasured, level.chariot.p50Ms, level.chariot.p99Ms, level.chariot.maxMs,
+    level.rawIsolate.p50Ms, level.rawIsolate.p99Ms, times(level.ratios.p50VsRawIsolate), times(level.ratios.p99VsRawIsolate), level.incompleteStreams,
+  ]);
+  return `Scenario 2: log latency, logPrint → parsed at an SSE client, ms (one entry per stream every ${result.intervalMs} ms; timestamps have 1 ms resolution)\n`
+    + table(['streams', 'entries timed', 'p50', 'p99', 'max', 'raw p50', 'raw p99', 'p50 vs raw', 'p99 vs raw', 'incomplete'], rows);
+}
+
+function fanOut(result: NonNullable<BenchResult['fanOut']>): string {
+  const rows = result.levels.map((level) => [
+    String(level.subscribers), `${level.subscribersComplete}/${level.subscribers}`, level.latency.p50Ms, level.latency.p99Ms,
+    level.spread.p50Ms, level.spread.maxMs, fixed(level.memory.rssPerSubscriberBytes / 1024), fixed(level.memory.heapPerSubscriberBytes / 1024),
+    times(level.ratios.p50VsRawIsolate), times(level.ratios.p99VsRawIsolate),
+  ]);
+  return `Scenario 3: fan-out of one execution (${result.levels[0]?.entries ?? 0} entries, one every ${result.intervalMs} ms); latency and spread in ms; memory per subscriber in KiB\n`
+    + table(['subscribers', 'got every entry', 'p50', 'p99', 'spread p50', 'spread max', 'RSS KiB', 'heap KiB', 'p50 vs raw', 'p99 vs raw'], rows);
+}
+
+function cpuScaling(result: NonNullable<BenchResult['cpuScaling']>): string {
+  const rows = result.points.map((point) => [
+    String(point.threads), point.chariot.executionsPerS, point.chariot.speedUp, point.rawIsolate.executionsPerS, point.rawIsolate.speedUp,
+    point.plainNode.executionsPerS, point.plainNode.speedUp, times(point.ratios.chariotTimeVsPlainNode), times(point.ratios.chariotTimeVsRawIsolate),
+  ]);
+  const n = /fib\((\d+)\)\s*$/.exec(result.program)?.[1] ?? '?';
+  return `Scenario 4: CPU-heavy scaling, ${result.jobs} × fib(${n}) at once, fastest of ${result.rounds}; executions/s and speed-up over 1 thread; time ratios per execution\n`
+    + table(['threads', 'chariot/s', 'speed-up', 'raw isolate/s', 'speed-up', 'plain node/s', 'speed-up', 'chariot vs plain', 'chariot vs raw'], rows);
+}
+
+function admission(result: NonNullable<BenchResult['admission']>): string {
+  const { overload, healthz, ratios } = result;
+  const accepted = overload.outcomes['200']?.latency;
+  const pct = (share: number): string => `${(share * 100).toFixed(1)} %`;
+  const rows = [
+    ['offered load', `${overload.offeredRps} req/s for ${fixed(overload.durationS)} s`, `${overload.sent} sent, ${overload.notSent} not sent (1,024 already waiting)`],
+    ['answers 200 / 429 / 503 / other', `${pct(overload.shares.accepted)} / ${pct(overload.shares.tooMany429)} / ${pct(overload.shares.queueFull503)} / ${pct(overload.shares.other)}`, ''],
+    ['accepted req/s', fixed(overload.acceptedRps), `${times(ratios.acceptedRpsVsCapacity)} capacity (${fixed(result.capacity.rps)}), ${times(ratios.acceptedRpsVsRawIsolate)} raw isolate (${fixed(result.rawIsolateCapacity.rps)})`],
+    ['accepted latency p50 / p99 ms', accepted ? `${fixed(accepted.p50Ms)} / ${fixed(accepted.p99Ms)}` : '–', `${times(ratios.acceptedP50VsUnloaded)} / ${times(ratios.acceptedP99VsUnloaded)} unloaded (${fixed(result.unloaded.latency.p50Ms)} / ${fixed(result.unloaded.latency.p99Ms)})`],
+    ['/healthz p50 / p99 ms', `${fixed(healthz.duringOverload.latency.p50Ms)} / ${fixed(healthz.duringOverload.latency.p99Ms)}`, `${times(ratios.healthzP50VsIdle)} / ${times(ratios.healthzP99VsIdle)} idle (${fixed(healthz.idle.latency.p50Ms)} / ${fixed(healthz.idle.latency.p99Ms)}); ${healthz.duringOverload.failures} failed`],
+  ];
+  return `Scenario 5: admission under overload (fib(${/fib\((\d+)\)\s*$/.exec(result.program)?.[1] ?? '?'}) per request, ${result.users} users, default limits)\n`
+    + table(['figure', 'value', 'against'], rows);
+}
+
+export function report(result: BenchResult): string {
+  const m = result.machine;
+  const sections = [
+    `chariot-exec benchmarks, profile ${result.profile}, ${result.startedAt}: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, load average at start ${m.loadAverageAtStart}`,
+  ];
+  if (result.throughput) sections.push(throughput(result.throughput));
+  if (result.logLatency) sections.push(logLatency(result.logLatency));
+  if (result.fanOut) sections.push(fanOut(result.fanOut));
+  if (result.cpuScaling) sections.push(cpuScaling(result.cpuScaling));
+  if (result.admission) sections.push(admission(result.admission));
+  return sections.join('\n\n') + '\n';
+}

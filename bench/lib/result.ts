@@ -1,0 +1,29 @@
+// The shape of bench/results/<timestamp>.json: every figure of a run, with the machine.
+import type { AdmissionResult } from '../scenarios/admission.js';
+import type { CpuScalingResult } from '../scenarios/cpu-scaling.js';
+import type { FanOutResult } from '../scenarios/fan-out.js';
+import type { LogLatencyResult } from '../scenarios/log-latency.js';
+import type { ThroughputResult } from '../scenarios/throughput.js';
+import type { MachineDescription } from './machine.js';
+import type { ProfileName } from './profile.js';
+
+export interface BenchResult {
+  readonly schemaVersion: 1;
+  readonly profile: ProfileName;
+  /** The command line that produced this file. */
+  readonly command: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationS: number;
+  readonly machine: MachineDescription;
+  /** Where the load generator and the servers ran. */
+  readonly setup: string;
+  /** Each scenario's results; null when left out with --only. */
+  readonly throughput: ThroughputResult | null;
+  readonly logLatency: LogLatencyResult | null;
+  readonly fanOut: FanOutResult | null;
+  readonly cpuScaling: CpuScalingResult | null;
+  readonly admission: AdmissionResult | null;
+  /** File names, beside this one, of the terminal table and the chart (null without one). */
+  readonly files: { readonly table: string; readonly chart: string | null };
+}

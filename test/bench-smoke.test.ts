@@ -1,0 +1,163 @@
+// The benchmark harness runs end to end in its tiny profile, and its JSON has every field
+// with the right type. No figure is judged: timings belong to `npm run bench`, not to tests.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const HARNESS = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+
+/** A JSON type name, an array of one shape, a record of anything, or an object's fields. */
+type Shape = 'number' | 'string' | 'boolean' | 'number|null' | 'string|null' | 'record' | readonly [Shape] | { readonly [field: string]: Shape };
+
+const SUMMARY: Shape = { count: 'number', meanMs: 'number', p50Ms: 'number', p90Ms: 'number', p99Ms: 'number', maxMs: 'number' };
+const LOAD: Shape = { concurrency: 'number', ok: 'number', failures: 'record', durationS: 'number', rps: 'number', latency: SUMMARY };
+const COMPARISON: Shape = { rps: 'number|null', p50: 'number|null', p99: 'number|null' };
+const CPU_RUN: Shape = { batchMs: 'number', executionsPerS: 'number', speedUp: 'number' };
+const HEALTHZ: Shape = { latency: SUMMARY, failures: 'number', maxRunning: 'number', maxQueued: 'number' };
+
+const RESULT: Shape = {
+  schemaVersion: 'number',
+  profile: 'string',
+  command: 'string',
+  startedAt: 'string',
+  finishedAt: 'string',
+  durationS: 'number',
+  machine: { cpuModel: 'string', cores: 'number', memoryGiB: 'number', os: 'string', node: 'string', v8: 'string', openFilesLimit: 'number', loadAverageAtStart: 'number' },
+  setup: 'string',
+  throughput: {
+    program: 'string',
+    threads: 'number',
+    users: 'number',
+    serverEnv: 'record',
+    levels: [{
+      concurrency: 'number',
+      targets: { chariotSync: LOAD, chariotAsync: LOAD, forkServer: LOAD, rawIsolate: LOAD },
+      ratios: {
+        chariotSync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON },
+        chariotAsync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON },
+      },
+    }],
+  },
+  logLatency: {
+    entriesPerStream: 'number',
+    intervalMs: 'number',
+    timestampResolutionMs: 'number',
+    serverEnv: 'record',
+    levels: [{
+      streams: 'number',
+      entriesExpected: 'number',
+      entriesMeasured: 'number',
+      entriesBeforeSubscribe: 'number',
+      incompleteStreams: 'number',
+      chariot: SUMMARY,
+      rawIsolate: SUMMARY,
+      ratios: { p50VsRawIsolate: 'number|null', p99VsRawIsolate: 'number|null' },
+    }],
+  },
+  fanOut: {
+    intervalMs: 'number',
+    rawIsolate: SUMMARY,
+    levels: [{
+      subscribers: 'number',
+      entries: 'number',
+      connectMs: 'number',
+      allConnectedBeforeFirstEntry: 'boolean',
+      subscribersComplete: 'number',
+      allReceivedEveryEntry: 'boolean',
+      deliveriesBeforeSubscribe: 'number',
+      latency: SUMMARY,
+      spread: SUMMARY,
+      memory: { rssBeforeBytes: 'number', rssWithSubscribersBytes: 'number', rssPerSubscriberBytes: 'number', heapPerSubscriberBytes: 'number' },
+      ratios: { p50VsRawIsolate: 'number|null', p99VsRawIsolate: 'number|null' },
+    }],
+  },
+  cpuScaling: {
+    program: 'string',
+    jobs: 'number',
+    rounds: 'number',
+    points: [{
+      threads: 'number',
+      chariot: CPU_RUN,
+      rawIsolate: CPU_RUN,
+      plainNode: CPU_RUN,
+      ratios: { chariotTimeVsPlainNode: 'number|null', chariotTimeVsRawIsolate: 'number|null', rawIsolateTimeVsPlainNode: 'number|null' },
+    }],
+  },
+  admission: {
+    program: 'string',
+    users: 'number',
+    serverEnv: 'record',
+    unloaded: LOAD,
+    capacity: LOAD,
+    rawIsolateCapacity: LOAD,
+    overload: {
+      offeredRps: 'number',
+      sent: 'number',
+      notSent: 'number',
+      durationS: 'number',
+      outcomes: 'record',
+      shares: { accepted: 'number', tooMany429: 'number', queueFull503: 'number', other: 'number' },
+      acceptedRps: 'number',
+    },
+    healthz: { idle: HEALTHZ, duringOverload: HEALTHZ },
+    ratios: {
+      acceptedRpsVsCapacity: 'number|null',
+      acceptedRpsVsRawIsolate: 'number|null',
+      acceptedP50VsUnloaded: 'number|null',
+      acceptedP99VsUnloaded: 'number|null',
+      healthzP50VsIdle: 'number|null',
+      healthzP99VsIdle: 'number|null',
+    },
+  },
+  files: { table: 'string', chart: 'string|null' },
+};
+
+/** Every place where `value` does not have `shape`, as "path: expected X, got Y". */
+function mismatches(value: unknown, shape: Shape, path: string): string[] {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  if (typeof shape === 'string') {
+    const allowed = shape === 'record' ? ['object'] : shape.split('|');
+    const ok = allowed.includes(got) && (got !== 'number' || Number.isFinite(value));
+    return ok ? [] : [`${path}: expected ${shape}, got ${got === 'number' ? String(value) : got}`];
+  }
+  if (Array.isArray(shape)) {
+    if (!Array.isArray(value)) return [`${path}: expected an array, got ${got}`];
+    if (value.length === 0) return [`${path}: expected at least one element`];
+    return value.flatMap((element, i) => mismatches(element, (shape as readonly [Shape])[0], `${path}[${i}]`));
+  }
+  if (got !== 'object') return [`${path}: expected an object, got ${got}`];
+  const record = value as Record<string, unknown>;
+  const extra = Object.keys(record).filter((key) => !(key in shape)).map((key) => `${path}.${key}: not in the expected shape`);
+  return [...extra, ...Object.entries(shape).flatMap(([key, inner]) => mismatches(record[key], inner as Shape, `${path}.${key}`))];
+}
+
+describe('npm run bench (smoke test, tiny profile)', function () {
+  this.timeout(120_000);
+  let out: string;
+
+  before(async () => {
+    out = await mkdtemp(join(tmpdir(), 'chariot-bench-'));
+  });
+  after(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('runs every scenario and writes a JSON result with every field, a table and an SVG chart', async () => {
+    await promisify(execFile)(process.execPath, ['--no-node-snapshot', HARNESS, '--profile', 'tiny', '--out', out], { maxBuffer: 16 * 1024 * 1024 });
+    const files = (await readdir(out)).sort();
+    const json = files.filter((name) => name.endsWith('.json'));
+    expect(json, `files written: ${files.join(', ')}`).to.have.length(1);
+    const result = JSON.parse(await readFile(join(out, json[0]!), 'utf8')) as { profile: string; files: { table: string; chart: string } };
+    expect(mismatches(result, RESULT, 'result')).to.deep.equal([]);
+    expect(result.profile).to.equal('tiny');
+
+    const table = await readFile(join(out, result.files.table), 'utf8');
+    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5']) expect(table).to.include(heading);
+    const svg = await readFile(join(out, result.files.chart), 'utf8');
+    expect(svg).to.match(/^<svg[\s\S]*<\/svg>$/);
+  });
+});

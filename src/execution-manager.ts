@@ -23,6 +23,10 @@ export interface ManagerStats {
   readonly quarantined: number;
 }
 
+/** How long past its wall-clock limit an execution may go without an end: the limit itself, within these bounds. */
+const WATCHDOG_GRACE_MIN_MS = 1000;
+const WATCHDOG_GRACE_MAX_MS = 10_000;
+
 /** How often finished executions are looked at for forgetting, at most. */
 const MAX_SWEEP_INTERVAL_MS = 30_000;
 
@@ -163,11 +167,28 @@ export class ExecutionManager {
   }
 
   async #run(execution: Execution): Promise<void> {
+    // Quarantined isolates keep their memory: past the limit, queued work does not start
+    // either (each could set aside one more).
+    if (this.needsRestart) {
+      this.#finish(execution, { status: 'error', reason: 'internal', message: new RestartNeededError(this.#pool.quarantined).message });
+      return;
+    }
+    // The worker ends every execution by its wall-clock limit. One that has not reported an
+    // end well after it is held by a thread that stopped responding (a fatal error parked
+    // it): the record must not stay running for good.
+    const grace = Math.min(WATCHDOG_GRACE_MAX_MS, Math.max(WATCHDOG_GRACE_MIN_MS, this.#config.wallMs));
+    const watchdog = setTimeout(() => this.#finish(execution, {
+      status: 'error',
+      reason: 'worker',
+      message: `The worker thread running this execution stopped responding: no end ${grace} ms after the wall-clock limit of ${this.#config.wallMs} ms`,
+    }), this.#config.wallMs + grace);
     try {
       await this.#pool.run(this.#task(execution));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#finish(execution, { status: 'error', reason: 'worker', message: `The worker thread running this execution stopped: ${reason}` });
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 

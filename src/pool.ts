@@ -26,6 +26,8 @@ export class WorkerPool {
   #onWorkerClosed: (() => void) | undefined;
   /** Threads holding a quarantined isolate: stopping one would hang the process. */
   readonly #pinned = new Set<number>();
+  /** True when the threads did not stop at close within WORKER_CLOSE_MS (one is stuck). */
+  #stuck = false;
   #quarantined = 0;
 
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
@@ -77,7 +79,7 @@ export class WorkerPool {
    * process that waits for its threads (process.exit does) never ends: see main.ts.
    */
   get pinned(): boolean {
-    return this.#pinned.size > 0;
+    return this.#pinned.size > 0 || this.#stuck;
   }
 
   /** The worker threads (diagnostics and fault tests: a test terminates one). */
@@ -111,7 +113,19 @@ export class WorkerPool {
       await this.#disposeIsolates();
       this.#control.close();
       const destroyed = this.#piscina.destroy();
-      if (!this.pinned) await destroyed;
+      if (this.pinned) return;
+      // A thread parked by a fatal error that never reported it (inside a synchronous call of
+      // the worker's own) would make this wait forever.
+      let deadline: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        destroyed.then(() => true),
+        new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(false), WORKER_CLOSE_MS))),
+      ]);
+      clearTimeout(deadline);
+      if (!stopped) {
+        this.#stuck = true;
+        console.error(`chariot-exec: a worker thread did not stop within ${WORKER_CLOSE_MS} ms of the shutdown`);
+      }
     })();
     return this.#closed;
   }

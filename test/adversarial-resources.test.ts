@@ -18,7 +18,7 @@ import {
   type ServerProcess,
 } from './helpers/adversary.js';
 import { asObject, expectError, expectLogEntries, expectLogEntry, type ExpectedEntry } from './helpers/expectations.js';
-import { getResult, streamToEnd, submit } from './helpers/executions.js';
+import { doneStatus, getResult, streamToEnd, submit } from './helpers/executions.js';
 import { useServer, type User } from './helpers/server.js';
 import type { SseEvent } from './helpers/sse.js';
 
@@ -302,7 +302,8 @@ describe('adversarial: log floods, a huge message, deep structures (128 MiB, 5 s
 });
 
 describe('adversarial: attacks on the whole process (each against a server process of its own)', function () {
-  this.timeout(30_000);
+  // Six bombs in a row, each with its bystander and the attacker's next execution.
+  this.timeout(60_000);
   let child: ServerProcess | undefined;
 
   afterEach(async () => {
@@ -343,19 +344,26 @@ describe('adversarial: attacks on the whole process (each against a server proce
     expect(warnings[0]).to.match(/^chariot-exec: an isolate in worker thread \d+ was quarantined after "Catastrophic out-of-memory error"; its memory stays in use until the process restarts, and the process now ends by signal at shutdown$/);
   });
 
-  it('at CHARIOT_QUARANTINE_LIMIT the server takes no new executions (503 RESTART_NEEDED, /healthz 503), lets running ones finish, and on SIGTERM ends streams with done and exits by SIGTERM', async () => {
-    child = await spawnServer({ ...BOMB_ROOM, CHARIOT_QUARANTINE_LIMIT: '1', CHARIOT_WALL_MS: '20000' });
-    const [alice, bob] = await Promise.all([child.login('alice'), child.login('bob')]);
+  it('at CHARIOT_QUARANTINE_LIMIT the server starts nothing more (queued: error; new: 503 RESTART_NEEDED; /healthz 503), lets running ones finish, and on SIGTERM ends streams with done and exits by SIGTERM', async () => {
+    // Two slots: bob's sleeper and alice's bomb; carol's execution waits in the queue.
+    child = await spawnServer({ ...BOMB_ROOM, CHARIOT_QUARANTINE_LIMIT: '1', CHARIOT_WALL_MS: '20000', CHARIOT_TASKS_PER_THREAD: '2' });
+    const [alice, bob, carol] = await Promise.all([child.login('alice'), child.login('bob'), child.login('carol')]);
     const sleeper = await submit(bob, 'logPrint("before"); await sleep(400); logPrint("after"); await sleep(60000); 1');
     const sleeperStream = await bob.sse(`/api/logs/${sleeper}`);
     await sleeperStream.nthEvent(1);
-    const bomb = await orProcessDeath(child,
-      alice.json('POST', '/api/execute', { program: FATAL_BOMBS[0]![1] }), 10_000, 'the Map bomb');
-    expect(bomb.status, bomb.text).to.equal(500);
-    expect(asObject(bomb.body).error).to.equal(MEMORY);
+    const bomb = await submit(alice, `logPrint("attack"); ${FATAL_BOMBS[0]![1]}`);
+    const bombStream = await alice.sse(`/api/logs/${bomb}`);
+    await bombStream.nthEvent(1);
+    const queued = await submit(carol, '1+2');
+    expect(await orProcessDeath(child, bombStream.untilDone().then(doneStatus), 10_000, 'the Map bomb')).to.equal('error');
+    expect(asObject((await getResult(alice, bomb)).body).error).to.equal(MEMORY);
+    const restart = 'The server takes no new executions until it is restarted: 1 isolates were set aside after fatal errors';
+    const carolsResult = await streamToEnd(carol, queued).then(() => getResult(carol, queued));
+    expect(carolsResult.status, carolsResult.text).to.equal(500);
+    expect(asObject(carolsResult.body)).to.deep.include({ status: 'error', error: restart, started_at: null, logs: [] });
 
     const refused = await bob.json('POST', '/api/execute-async', { program: '1+2' });
-    expectError(refused, 503, 'The server takes no new executions until it is restarted: 1 isolates were set aside after fatal errors', 'RESTART_NEEDED');
+    expectError(refused, 503, restart, 'RESTART_NEEDED');
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(503);
     expect(health.body).to.eql({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1 } });

@@ -105,3 +105,32 @@ describe('faults', () => {
     expect(listeners(execution!)).to.eql({ appended: 0, end: 0, progress: 0 });
   });
 });
+
+describe('faults: a worker thread that stops responding', () => {
+  let server: RunningServer;
+
+  before(async () => {
+    server = await startTestServer({ CHARIOT_THREADS: '1', CHARIOT_WALL_MS: '1000' });
+  });
+
+  after(() => server.close());
+
+  it('ends its executions with an error once their wall-clock limit and as much again have passed', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const id = await submit(alice, 'logPrint("asleep"); await sleep(600); logPrint("never"); 1');
+    const stream = await alice.sse(`/api/logs/${id}`);
+    await stream.nthEvent(1);
+    server.manager.crashWorkerOf(id, 'freeze');
+    expect(doneStatus(await stream.untilDone())).to.equal('error');
+    const result = await getResult(alice, id);
+    expect(result.status).to.equal(500);
+    const body = asObject(result.body);
+    expect(body).to.deep.include({
+      status: 'error',
+      error: 'The worker thread running this execution stopped responding: no end 1000 ms after the wall-clock limit of 1000 ms',
+    });
+    expectLogEntries(body.logs, [{ level: 'INFO', message: 'asleep' }]);
+    const health = await alice.json('GET', '/healthz');
+    expect(health.status, health.text).to.equal(200);
+  });
+});

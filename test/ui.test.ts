@@ -163,7 +163,8 @@ describe('web UI (Chromium)', function () {
     await runScript(carol, 'logPrint("second run"); throw new Error("two")');
     await waitForStatus(carol, 'error');
     const history = carol.getByRole('list', { name: 'Execution history' });
-    await history.getByRole('button').nth(1).waitFor();
+    // The list is refreshed when a run starts and when it ends: wait for the last refresh.
+    await history.getByRole('button', { name: /^error: logPrint\("second run"\)/ }).waitFor();
     expect(await history.getByRole('button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label')?.replace(/, [\d:]+$/, ''))))
       .to.eql(['error: logPrint("second run"); throw new Error("two")', 'completed: logPrint("first run"); "one"']);
     await history.getByRole('button').nth(1).click();
@@ -186,7 +187,8 @@ describe('web UI (Chromium)', function () {
   });
 
   it('stops following the end when the person scrolls up, and follows again from "Jump to latest"', async () => {
-    await runScript(page, 'for (let i = 0; i < 300; i++) logPrint("a" + i); await sleep(600); for (let i = 0; i < 300; i++) logPrint("b" + i); 0');
+    // The pause is the person's time to scroll up before the second half arrives.
+    await runScript(page, 'for (let i = 0; i < 300; i++) logPrint("a" + i); await sleep(2000); for (let i = 0; i < 300; i++) logPrint("b" + i); 0');
     await page.locator('#log-count', { hasText: /^300 lines$/ }).waitFor();
     await page.locator('#log').evaluate((list) => list.scrollTo({ top: 0 }));
     await page.getByRole('button', { name: 'Jump to latest' }).waitFor();
@@ -216,7 +218,8 @@ describe('web UI (Chromium)', function () {
     try {
       const viaProxy = await browser.newPage();
       await logIn(viaProxy, relay.url, 'alice');
-      const id = await runScript(viaProxy, 'for (let i = 1; i <= 6; i++) { logPrint("tick " + i); await sleep(400); } "end"');
+      // 10 × 400 ms: the browser's reconnect (retry: 2000 ms) comes while the script still runs.
+      const id = await runScript(viaProxy, 'for (let i = 1; i <= 10; i++) { logPrint("tick " + i); await sleep(400); } "end"');
       await viaProxy.locator('#log li', { hasText: 'tick 2' }).waitFor();
       const before = relay.requests.length;
       relay.cut();
@@ -225,10 +228,11 @@ describe('web UI (Chromium)', function () {
       const resumed = relay.requests.slice(before).filter((head) => head.startsWith(`GET /api/logs/${id} `));
       expect(resumed, 'the reconnect of the stream').to.have.length(1);
       // At least the 2 lines on screen before the cut; a line may have been in flight.
-      expect(headerOf(resumed[0]!, 'last-event-id')).to.be.oneOf(['2', '3', '4', '5']);
-      expect(await logLines(viaProxy)).to.eql(['INFO tick 1', 'INFO tick 2', 'INFO tick 3', 'INFO tick 4', 'INFO tick 5', 'INFO tick 6']);
+      expect(headerOf(resumed[0]!, 'last-event-id')).to.be.oneOf(['2', '3', '4', '5', '6', '7', '8', '9']);
+      const ticks = Array.from({ length: 10 }, (_, i) => i + 1);
+      expect(await logLines(viaProxy)).to.eql(ticks.map((i) => `INFO tick ${i}`));
       expect(await viaProxy.locator('#log li').evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.seq)))
-        .to.eql(['1', '2', '3', '4', '5', '6']);
+        .to.eql(ticks.map(String));
       await viaProxy.close();
     } finally {
       await relay.close();

@@ -14,7 +14,7 @@ import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_
 import { OutputRelay } from './output.js';
 import { prepareProgram } from './program.js';
 import { Sandbox } from './sandbox.js';
-import type { ControlMessage, ExecTask, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { ControlMessage, CrashKind, ExecTask, WorkerConfig, WorkerMessage } from './protocol.js';
 
 const sandbox = new Sandbox((message) => post({ kind: 'quarantined', threadId, message }));
 const config = workerData as WorkerConfig;
@@ -24,7 +24,7 @@ control.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
   if (message.kind === 'cancel') sandbox.cancel(message.execId);
   if (message.kind === 'crash' && sandbox.holds(message.execId)) {
-    void sandbox.abandon().then(message.how === 'exit' ? () => process.exit(1) : exhaustHostHeap);
+    void sandbox.abandon().then(FAULTS[message.how]);
   }
   if (message.kind === 'shutdown') {
     // A thread terminated while it still holds isolates can abort the whole process
@@ -34,11 +34,19 @@ control.onmessage = (event) => {
 };
 control.unref();
 
-/** Fault injection: fills this thread's own heap until Node stops it (ERR_WORKER_OUT_OF_MEMORY). */
-function exhaustHostHeap(): never {
-  const hog: number[][] = [];
-  for (;;) hog.push(new Array<number>(1 << 20).fill(1.5));
-}
+/** Fault injection: how the worker stops once its isolates are disposed. */
+const FAULTS: Readonly<Record<CrashKind, () => void>> = {
+  exit: () => process.exit(1),
+  // Fills this thread's own heap until Node stops it (ERR_WORKER_OUT_OF_MEMORY).
+  'out-of-memory': () => {
+    const hog: number[][] = [];
+    for (;;) hog.push(new Array<number>(1 << 20).fill(1.5));
+  },
+  // Never returns and never answers: only the main thread's watchdog can end its executions.
+  freeze: () => {
+    for (;;);
+  },
+};
 
 function post(message: WorkerMessage): void {
   parentPort!.postMessage(message);

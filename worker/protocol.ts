@@ -77,8 +77,11 @@ export type ControlMessage =
    */
   | { readonly kind: 'crash'; readonly execId: string; readonly how: CrashKind };
 
-/** How an injected crash kills its worker: exit code 1, or its own host heap exhausted. */
-export type CrashKind = 'exit' | 'out-of-memory';
+/**
+ * How an injected fault stops its worker: exit code 1, its own host heap exhausted, or its
+ * thread spinning for good without a word (as a thread parked by a fatal error would).
+ */
+export type CrashKind = 'exit' | 'out-of-memory' | 'freeze';
 
 /** Piscina's workerData for our workers. */
 export interface WorkerConfig {

@@ -424,6 +424,9 @@ export class Sandbox {
 
   #quarantine(tenant: Tenant, message: string, limits: ExecTask['limits']): void {
     if (tenant.quarantined) return;
+    // A cancel may have retired it a moment before: its calls will never settle, so nothing
+    // may wait for them (close() and abandon() wait for the retired).
+    this.#retired.delete(tenant);
     // isolated-vm's messages: "Catastrophic out-of-memory error", "Script failed to terminate".
     tenant.quarantine(/out-of-memory/i.test(message)
       ? memoryOutcome(limits)

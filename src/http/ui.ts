@@ -43,11 +43,16 @@ export function serveUi(): Koa.Middleware {
   return async (ctx, next) => {
     // The API's paths never reach the file system.
     if (ctx.path.startsWith('/api/') || ctx.path === '/healthz') return next();
+    let passedOn = false;
     try {
-      await files(ctx, next);
+      await files(ctx, () => {
+        passedOn = true;
+        return next();
+      });
     } catch (error) {
-      // A path that is not a file of the UI is the usual 404 JSON, not a 500.
-      if (!isRefusal(error)) throw error;
+      // koa-send refused the path: it is not a file of the UI, so the usual 404 JSON, not a
+      // 500. Errors of the routes after it are theirs to answer.
+      if (passedOn || !isRefusal(error)) throw error;
       await next();
     }
   };

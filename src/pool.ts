@@ -26,6 +26,8 @@ export class WorkerPool {
   #onWorkerClosed: (() => void) | undefined;
   /** Threads holding a quarantined isolate: stopping one would hang the process. */
   readonly #pinned = new Set<number>();
+  /** Threads listening on the control channel; one that is not yet cannot hold an isolate. */
+  readonly #listening = new Set<number>();
   /** True when the threads did not stop at close within WORKER_CLOSE_MS (one is stuck). */
   #stuck = false;
   #quarantined = 0;
@@ -51,6 +53,7 @@ export class WorkerPool {
       workerData,
     });
     this.#piscina.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'ready') return void this.#listening.add(message.threadId);
       if (message.kind === 'closed') return this.#onWorkerClosed?.();
       if (message.kind === 'quarantined') return this.#pin(message.threadId, message.message);
       try {
@@ -137,9 +140,13 @@ export class WorkerPool {
       + 'its memory stays in use until the process restarts, and the process now ends by signal at shutdown');
   }
 
-  /** Asks every worker to dispose its isolates and waits for all answers (or a deadline). */
+  /**
+   * Asks every worker to dispose its isolates and waits for all answers (or a deadline). A
+   * thread still loading its module would never answer; it holds no isolate, so it is not
+   * waited for (a server closed right after it started would otherwise wait out the deadline).
+   */
   #disposeIsolates(): Promise<void> {
-    let waiting = this.#piscina.threads.length;
+    let waiting = this.#piscina.threads.filter((worker) => this.#listening.has(worker.threadId)).length;
     if (waiting === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const deadline = setTimeout(resolve, WORKER_CLOSE_MS);

@@ -33,6 +33,7 @@ control.onmessage = (event) => {
   }
 };
 control.unref();
+post({ kind: 'ready', threadId });
 
 /** Fault injection: how the worker stops once its isolates are disposed. */
 const FAULTS: Readonly<Record<CrashKind, () => void>> = {

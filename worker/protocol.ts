@@ -58,6 +58,8 @@ export type ExecutionMessage =
 
 export type WorkerMessage =
   | ExecutionMessage
+  /** This worker listens on the control channel (sent once, when its module has loaded). */
+  | { readonly kind: 'ready'; readonly threadId: number }
   /** Answer to 'shutdown': this worker disposed its isolates and may be terminated. */
   | { readonly kind: 'closed' }
   /**

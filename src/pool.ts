@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { ControlMessage, CrashKind, ExecTask, ExecutionMessage, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
+import type { ControlMessage, CrashKind, ExecTask, ExecutionMessage, TaskResult, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
 
 export interface PoolOptions {
   /** Worker threads, started at once and kept alive. */
@@ -20,22 +20,21 @@ const WORKER_HEAP_MB = 512;
 const WORKER_CLOSE_MS = 3000;
 
 export class WorkerPool {
-  readonly #piscina: Piscina<ExecTask, void>;
+  readonly #piscina: Piscina<ExecTask, TaskResult>;
   readonly #control: BroadcastChannel;
   #closed: Promise<void> | undefined;
   #onWorkerClosed: (() => void) | undefined;
-  /** Threads holding a quarantined isolate: stopping one would hang the process. */
-  readonly #pinned = new Set<number>();
+  /** Quarantined isolates per thread (a thread with any is pinned: stopping it would hang the process). */
+  readonly #quarantines = new Map<number, number>();
   /** Threads listening on the control channel; one that is not yet cannot hold an isolate. */
   readonly #listening = new Set<number>();
   /** True when the threads did not stop at close within WORKER_CLOSE_MS (one is stuck). */
   #stuck = false;
-  #quarantined = 0;
 
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
     const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}` };
     this.#control = new BroadcastChannel(workerData.controlChannel);
-    this.#piscina = new Piscina<ExecTask, void>({
+    this.#piscina = new Piscina<ExecTask, TaskResult>({
       filename: WORKER_FILE,
       minThreads: options.threads,
       maxThreads: options.threads,
@@ -55,7 +54,7 @@ export class WorkerPool {
     this.#piscina.on('message', (message: WorkerMessage) => {
       if (message.kind === 'ready') return void this.#listening.add(message.threadId);
       if (message.kind === 'closed') return this.#onWorkerClosed?.();
-      if (message.kind === 'quarantined') return this.#pin(message.threadId, message.message);
+      if (message.kind === 'quarantined') return this.#reportQuarantine(message.threadId, message.count, message.message);
       try {
         onMessage(message);
       } catch (error) {
@@ -74,7 +73,9 @@ export class WorkerPool {
 
   /** Isolates set aside after a catastrophic error since start (each keeps its heap). */
   get quarantined(): number {
-    return this.#quarantined;
+    let total = 0;
+    for (const count of this.#quarantines.values()) total += count;
+    return total;
   }
 
   /**
@@ -82,7 +83,7 @@ export class WorkerPool {
    * process that waits for its threads (process.exit does) never ends: see main.ts.
    */
   get pinned(): boolean {
-    return this.#pinned.size > 0 || this.#stuck;
+    return this.#quarantines.size > 0 || this.#stuck;
   }
 
   /** The worker threads (diagnostics and fault tests: a test terminates one). */
@@ -91,8 +92,9 @@ export class WorkerPool {
   }
 
   /** Runs one execution; rejects only when its worker died. */
-  run(task: ExecTask): Promise<void> {
-    return this.#piscina.run(task);
+  async run(task: ExecTask): Promise<void> {
+    const result = await this.#piscina.run(task);
+    this.#noteQuarantines(result.threadId, result.quarantines);
   }
 
   /** Fault injection for tests: the worker holding this execution dies as if it crashed. */
@@ -133,9 +135,14 @@ export class WorkerPool {
     return this.#closed;
   }
 
-  #pin(threadId: number, message: string): void {
-    this.#quarantined += 1;
-    this.#pinned.add(threadId);
+  /** Counts are per thread and only grow: whichever report comes first counts. */
+  #noteQuarantines(threadId: number, count: number): void {
+    if (count > (this.#quarantines.get(threadId) ?? 0)) this.#quarantines.set(threadId, count);
+  }
+
+  /** One line per quarantine, from the message that carries its reason. */
+  #reportQuarantine(threadId: number, count: number, message: string): void {
+    this.#noteQuarantines(threadId, count);
     console.error(`chariot-exec: an isolate in worker thread ${threadId} was quarantined after "${message}"; `
       + 'its memory stays in use until the process restarts, and the process now ends by signal at shutdown');
   }

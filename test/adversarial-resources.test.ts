@@ -351,12 +351,20 @@ describe('adversarial: attacks on the whole process (each against a server proce
     const sleeper = await submit(bob, 'logPrint("before"); await sleep(400); logPrint("after"); await sleep(60000); 1');
     const sleeperStream = await bob.sse(`/api/logs/${sleeper}`);
     await sleeperStream.nthEvent(1);
-    const bomb = await submit(alice, `logPrint("attack"); ${FATAL_BOMBS[0]![1]}`);
-    const bombStream = await alice.sse(`/api/logs/${bomb}`);
-    await bombStream.nthEvent(1);
-    const queued = await submit(carol, '1+2');
-    expect(await orProcessDeath(child, bombStream.untilDone().then(doneStatus), 10_000, 'the Map bomb')).to.equal('error');
-    expect(asObject((await getResult(alice, bomb)).body).error).to.equal(MEMORY);
+    // The Map bomb nearly always ends in V8's fatal error; now and then V8 keeps up and the
+    // memory limit ends it the ordinary way (carol's execution then runs). Up to three tries.
+    let queued = '';
+    let quarantined = 0;
+    for (let attempt = 1; attempt <= 3 && quarantined === 0; attempt++) {
+      const bomb = await submit(alice, `logPrint("attack"); ${FATAL_BOMBS[0]![1]}`);
+      const bombStream = await alice.sse(`/api/logs/${bomb}`);
+      await bombStream.nthEvent(1);
+      queued = await submit(carol, '1+2');
+      expect(await orProcessDeath(child, bombStream.untilDone().then(doneStatus), 10_000, 'the Map bomb')).to.equal('error');
+      expect(asObject((await getResult(alice, bomb)).body).error).to.equal(MEMORY);
+      quarantined = (await child.login('dave').then((dave) => dave.json('GET', '/healthz'))).text.includes('"quarantined":1') ? 1 : 0;
+    }
+    expect(quarantined, 'a Map bomb set aside within three tries').to.equal(1);
     const restart = 'The server takes no new executions until it is restarted: 1 isolates were set aside after fatal errors';
     const carolsResult = await streamToEnd(carol, queued).then(() => getResult(carol, queued));
     expect(carolsResult.status, carolsResult.text).to.equal(500);

@@ -14,9 +14,9 @@ import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_
 import { OutputRelay } from './output.js';
 import { prepareProgram } from './program.js';
 import { Sandbox } from './sandbox.js';
-import type { ControlMessage, CrashKind, ExecTask, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { ControlMessage, CrashKind, ExecTask, TaskResult, WorkerConfig, WorkerMessage } from './protocol.js';
 
-const sandbox = new Sandbox((message) => post({ kind: 'quarantined', threadId, message }));
+const sandbox = new Sandbox((message, count) => post({ kind: 'quarantined', threadId, count, message }));
 const config = workerData as WorkerConfig;
 
 const control = new BroadcastChannel(config.controlChannel);
@@ -53,10 +53,11 @@ function post(message: WorkerMessage): void {
   parentPort!.postMessage(message);
 }
 
-export default async function runExecution(task: ExecTask): Promise<void> {
+export default async function runExecution(task: ExecTask): Promise<TaskResult> {
   post({ kind: 'started', execId: task.execId });
   const relay = new OutputRelay(task.execId, task.limits, post);
   const outcome = await sandbox.execute(task, prepareProgram(task.program), relay);
   relay.finish();
   post({ kind: 'ended', execId: task.execId, outcome });
+  return { threadId, quarantines: sandbox.quarantines };
 }

@@ -66,7 +66,17 @@ export type WorkerMessage =
    * An isolate of this worker was quarantined after a catastrophic error (`message` is
    * isolated-vm's): the thread keeps serving, but stopping it would hang the process.
    */
-  | { readonly kind: 'quarantined'; readonly threadId: number; readonly message: string };
+  | { readonly kind: 'quarantined'; readonly threadId: number; readonly count: number; readonly message: string };
+
+/**
+ * What a task resolves with: its worker's quarantines so far. The pool learns of a quarantine
+ * before the slot of the execution it ended is reused (the 'quarantined' message travels on
+ * another port and may come later), so nothing starts once the limit is reached.
+ */
+export interface TaskResult {
+  readonly threadId: number;
+  readonly quarantines: number;
+}
 
 export type ControlMessage =
   | { readonly kind: 'cancel'; readonly execId: string }

@@ -22,6 +22,8 @@ export interface OutputSink {
 
 /** Sleeps one Run may have pending at once; more ends it (a guard for the host's timers). */
 const MAX_PENDING_SLEEPS = 10_000;
+/** How long past its timeout a call into an isolate may go before the isolate is set aside. */
+const STUCK_CALL_GRACE_MS = 10_000;
 /** An idle tenant isolate is disposed after this long without executions. */
 const TENANT_IDLE_MS = 60_000;
 const MS = 1_000_000n;
@@ -58,6 +60,7 @@ class Tenant {
   readonly runs = new Set<Run>();
   readonly #bootstrap: ivm.Script;
   readonly #onGone: (tenant: Tenant) => void;
+  readonly #onCatastrophe: (tenant: Tenant, message: string) => void;
   #tail: Promise<void> = Promise.resolve();
   #current: Run | undefined;
   #idleSince = Date.now();
@@ -70,6 +73,7 @@ class Tenant {
     this.isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (message) => onCatastrophe(this, message) });
     this.#bootstrap = this.isolate.compileScriptSync(BOOTSTRAP_SOURCE);
     this.#onGone = onGone;
+    this.#onCatastrophe = onCatastrophe;
   }
 
   get bootstrap(): ivm.Script {
@@ -135,6 +139,11 @@ class Tenant {
     this.dispose();
     this.#onGone(this);
     for (const run of [...this.runs]) run.end(run === culprit ? outcome : others);
+  }
+
+  /** A call that never returned, and no catastrophic error was reported: treated as one. */
+  stuck(message: string): void {
+    this.#onCatastrophe(this, message);
   }
 
   /**
@@ -246,8 +255,14 @@ class Run {
       const wallLeft = this.#deadline - Date.now();
       const binding = cpuLeft <= wallLeft ? 'cpu' : 'wall';
       const before = isolate.cpuTime;
+      const timeout = Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft)));
+      // isolated-vm reports a call that will not stop 5 s after its timeout as catastrophic;
+      // seen once, an isolate parked by a fatal error reported nothing at all. Past this, the
+      // isolate is set aside either way, so that its owner's next executions do not queue
+      // behind a call that will never return.
+      const watchdog = setTimeout(() => this.#tenant.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS);
       try {
-        await invoke(Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft))));
+        await invoke(timeout);
         // Settled during this call: it ends only now that the call returned, so that work the
         // program left queued behind its result still counts (and can still hit a limit).
         if (this.#settled) this.end(this.#settled);
@@ -267,6 +282,7 @@ class Run {
             `Stopped: execution ${this.task.execId} of the same user ended with "${outcome.status === 'error' ? outcome.message : outcome.status}" while it held the shared isolate`));
         }
       } finally {
+        clearTimeout(watchdog);
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
     });
@@ -327,8 +343,8 @@ class Run {
   }
 }
 
-/** Told once per quarantined isolate: this thread can no longer be stopped (see Sandbox). */
-export type QuarantineListener = (message: string) => void;
+/** Told once per quarantined isolate, with this worker's count so far: this thread can no longer be stopped (see Sandbox). */
+export type QuarantineListener = (message: string, count: number) => void;
 
 /**
  * All tenants of one worker thread.
@@ -346,6 +362,7 @@ export class Sandbox {
   readonly #runs = new Map<string, Run>();
   readonly #sweep: NodeJS.Timeout;
   readonly #onQuarantine: QuarantineListener;
+  #quarantines = 0;
 
   constructor(onQuarantine: QuarantineListener) {
     this.#onQuarantine = onQuarantine;
@@ -362,6 +379,11 @@ export class Sandbox {
     } finally {
       this.#runs.delete(task.execId);
     }
+  }
+
+  /** Isolates of this worker quarantined so far. */
+  get quarantines(): number {
+    return this.#quarantines;
   }
 
   /** True when this worker holds the execution. */
@@ -431,7 +453,8 @@ export class Sandbox {
     tenant.quarantine(/out-of-memory/i.test(message)
       ? memoryOutcome(limits)
       : errorOutcome('isolate', `Sandbox failure: ${message}; the isolate was set aside`));
-    this.#onQuarantine(message);
+    this.#quarantines += 1;
+    this.#onQuarantine(message, this.#quarantines);
   }
 
   #disposeIdle(): void {

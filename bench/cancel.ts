@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { Client } from '../test/helpers/client.js';
+import { spread } from './stats.js';
 
 const KINDS = {
   spinning: 'logPrint("started"); while (true) {}',
@@ -28,10 +29,6 @@ function samplesArg(): number {
   return value;
 }
 
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 async function cancelOnce(client: Client, kind: Kind): Promise<number> {
   const submitted = await client.json('POST', '/api/execute-async', { program: KINDS[kind] });
@@ -65,16 +62,8 @@ async function main(): Promise<void> {
     }
 
     const rows = (Object.keys(times) as Kind[]).map((kind) => {
-      const sorted = [...times[kind]].sort((a, b) => a - b);
-      return {
-        kind,
-        samples: sorted.length,
-        p50: percentile(sorted, 50),
-        p90: percentile(sorted, 90),
-        p99: percentile(sorted, 99),
-        max: sorted.at(-1)!,
-        over100: sorted.filter((ms) => ms > BUDGET_MS).length,
-      };
+      const { count, p50, p90, p99, max } = spread(times[kind]);
+      return { kind, samples: count, p50, p90, p99, max, over100: times[kind].filter((ms) => ms > BUDGET_MS).length };
     });
     const format = (ms: number): string => ms.toFixed(1).padStart(7);
     console.log(`cancel → done "cancelled" on the stream, ms (${samples} samples each, ${server.manager.stats.threads} threads)`);

@@ -24,6 +24,7 @@ import type { Client } from '../test/helpers/client.js';
 import { submit } from '../test/helpers/executions.js';
 import { loginAs, PASSWORDS, type User } from '../test/helpers/server.js';
 import type { MemorySample, ServerReport, ServerRequest } from './sse-server.js';
+import { forEachLimited } from './lib/parallel.js';
 import { formatSpread, spread, type Spread } from './stats.js';
 import { now, Subscriber } from './subscriber.js';
 
@@ -99,23 +100,9 @@ class ServerProcess {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/** Runs `task(i)` for i in 0..count-1 with at most `limit` in flight; results in order. */
-async function inBatches<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results = new Array<T>(count);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      results[i] = await task(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-  return results;
-}
-
 /** Opens one subscriber per id (spread over the clients) and resolves once the server has them all. */
 function connect(server: ServerProcess, clients: readonly Client[], ids: readonly string[], agent: Agent): Promise<Subscriber[]> {
-  return inBatches(ids.length, CONCURRENCY, async (i) => {
+  return forEachLimited(ids.length, CONCURRENCY, async (i) => {
     const client = clients[i % clients.length]!;
     const subscriber = new Subscriber(`${server.url}/api/logs/${ids[i]!}`, client.cookieHeader ?? '', agent);
     await subscriber.connected;
@@ -222,7 +209,7 @@ async function gateFor(server: ServerProcess, clients: readonly Client[], count:
   const probe = Math.min(100, count);
   const agent = new Agent({ keepAlive: true });
   const started = now();
-  const ids = await inBatches(probe, CONCURRENCY, (i) => submit(clients[i % clients.length]!, '"probe"'));
+  const ids = await forEachLimited(probe, CONCURRENCY, (i) => submit(clients[i % clients.length]!, '"probe"'));
   const subscribers = await connect(server, clients, ids, agent);
   const perExecution = (now() - started) / probe;
   await Promise.all(subscribers.map((subscriber) => subscriber.finished));
@@ -235,7 +222,7 @@ async function manyExecutions(server: ServerProcess, clients: readonly Client[],
   const gate = await gateFor(server, clients, count);
   const start = Date.now() + gate;
   const source = program(MANY, `await sleep(${start} - Date.now());`);
-  const ids = await inBatches(count, CONCURRENCY, (i) => submit(clients[i % clients.length]!, source));
+  const ids = await forEachLimited(count, CONCURRENCY, (i) => submit(clients[i % clients.length]!, source));
   const agent = new Agent({ keepAlive: true });
   const before = await server.memory();
   const subscribers = await connect(server, clients, ids, agent);

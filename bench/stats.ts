@@ -1,4 +1,5 @@
-// Percentiles of a sample, by sorting it (samples here are at most a few million numbers).
+// Percentiles of a sample, through the harness's HDR histogram (bench/lib/histogram.ts).
+import { LatencyRecorder } from './lib/histogram.js';
 
 export interface Spread {
   readonly count: number;
@@ -8,11 +9,13 @@ export interface Spread {
   readonly max: number;
 }
 
-/** The nearest-rank percentiles of `values`; all NaN for an empty sample. */
+/** The percentiles of `values` (ms, to the microsecond); all NaN for an empty sample. */
 export function spread(values: readonly number[]): Spread {
-  const sorted = Float64Array.from(values).sort();
-  const at = (p: number): number => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-  return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
+  if (values.length === 0) return { count: 0, p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const recorder = new LatencyRecorder();
+  for (const value of values) recorder.record(value);
+  const { count, p50Ms, p90Ms, p99Ms, maxMs } = recorder.summary();
+  return { count, p50: p50Ms, p90: p90Ms, p99: p99Ms, max: maxMs };
 }
 
 /** "p50 / p90 / p99 / max" in milliseconds with one decimal. */

@@ -38,34 +38,59 @@ function expectReaderStream(events: readonly SseEvent[], last: number): void {
 
 describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)', () => {
   const RING = 100;
-  const server = useServer({ CHARIOT_LOG_BUFFER: String(RING), CHARIOT_LOG_BYTE_CAP: '128mb' });
+  // One slot in the pool: an execution waits in the queue behind a blocker until the test has
+  // subscribed and cancels the blocker, so where the streams start does not depend on timing.
+  const server = useServer({
+    CHARIOT_LOG_BUFFER: String(RING),
+    CHARIOT_LOG_BYTE_CAP: '128mb',
+    CHARIOT_THREADS: '1',
+    CHARIOT_TASKS_PER_THREAD: '1',
+  });
   let alice: Client;
 
   before(async () => {
     alice = await server.login('alice');
   });
 
+  /** Takes the only slot; what is submitted next waits in the queue until `release()`. */
+  async function holdSlot(): Promise<{ release(): Promise<void> }> {
+    const blocker = await submit(alice, 'await sleep(60000)');
+    return {
+      async release() {
+        const res = await alice.json('POST', `/api/execution/${blocker}/cancel`);
+        expect(res.status, `cancel the blocker: ${res.text}`).to.equal(202);
+      },
+    };
+  }
+
   it('a subscriber whose socket is paused while 10,000 entries are logged gets exact gaps, the ring, the latest progress and done, holds no queue meanwhile, and slows nobody', async () => {
     const LAST = 10_000;
     const PAD = 'x'.repeat(8192);
-    // 80 MB in all: more than the kernel's socket buffers on both ends can absorb (at most
-    // 32 MiB + 4 MiB here), so TCP pushes back on the server. The script waits 200 ms after
-    // its first entry: the window in which the test pauses its socket.
+    // 80 MB in all, though the stalled subscriber is sent only what the ring still holds when
+    // it is woken: the rest it is told of as gaps, which take no room in the socket. What it is
+    // sent fills the kernel's socket buffers on both ends (a few MB here), so TCP pushes back
+    // on the server. The script waits 5 ms after every 500th entry, so that the server wakes
+    // the subscriber often enough to fill them long before the end even on a busy machine.
+    const slot = await holdSlot();
     const id = await submit(
       alice,
-      `logPrint("1"); await sleep(200); const pad = "x".repeat(8192);
-       for (let i = 2; i <= ${LAST}; i++) { logPrint(i + " " + pad); if (i === 5000) progress(50, "half"); }
+      `const pad = "x".repeat(8192);
+       for (let i = 1; i <= ${LAST}; i++) {
+         logPrint(i + " " + pad);
+         if (i === ${LAST / 2}) progress(50, "half");
+         if (i % 500 === 0) await sleep(5);
+       }
        progress(100, "all"); "flooded"`,
     );
-    const message = (seq: number): string => (seq === 1 ? '1' : `${seq} ${PAD}`);
+    const message = (seq: number): string => `${seq} ${PAD}`;
     const stream = await alice.sse(`/api/logs/${id}`);
     expect(stream.status).to.equal(200);
-    await stream.nthEvent(1);
     stream.pause();
     // Another subscriber, reading as fast as it can (?level=warn: no entry matches, so it is
     // sent only gaps, progress and done, and never pushes back).
     const reader = await alice.sse(`/api/logs/${id}?level=warn`);
-    await expectUnfinishedWith(alice, id, 1, 'the script still asleep after its first entry when both are in');
+    await expectUnfinishedWith(alice, id, 0, 'the script still queued when both are in');
+    await slot.release();
     const execution = await server.manager.get(id, 'alice');
     expect(await execution.whenFinished(), 'the script ends while a subscriber is stalled').to.equal('completed');
     const readerEvents = await reader.untilDone();
@@ -90,11 +115,13 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
     stream.resume();
     await stream.untilDone();
     // Until the socket's buffers were full the server could still write now and then, so the
-    // first `sent` seqs may come with gaps of their own; after that, one gap for everything
-    // evicted while the subscriber was stalled, then the ring.
-    const head = stream.events.slice(0, stream.events.length - (1 + RING + 2));
+    // first `sent` seqs may come with gaps of their own, and when they reach past entry 5000
+    // (gaps take no room in the socket), "half" comes in its place among them. After that, one
+    // gap for everything evicted while the subscriber was stalled, the ring, "all" (by then the
+    // latest report) and done: the last 1 + RING + 2 events.
+    const head = stream.events.slice(0, Math.max(0, stream.events.length - (1 + RING + 2)));
     expectEvents(stream.events, [
-      ...entriesOrGaps(head, 1, sent, message),
+      ...entriesOrGaps(head, 1, sent, message, { after: LAST / 2, progress: 50, message: 'half' }),
       { gap: LAST - RING - sent, through: LAST - RING },
       ...entries(LAST - RING + 1, LAST, message),
       { progress: 100, message: 'all' },
@@ -106,15 +133,15 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
   });
 
   it('200 subscribers of one execution all receive the identical stream', async () => {
-    // The script waits 500 ms before its first entry: the window in which all 200 subscribe.
+    const slot = await holdSlot();
     const id = await submit(
       alice,
-      `await sleep(500);
-       for (let i = 1; i <= 60; i++) { (i % 3 === 0 ? console.warn : logPrint)("entry " + i); if (i % 20 === 0) { progress(i * 100 / 60, "step " + i); await sleep(10); } }
+      `for (let i = 1; i <= 60; i++) { (i % 3 === 0 ? console.warn : logPrint)("entry " + i); if (i % 20 === 0) { progress(i * 100 / 60, "step " + i); await sleep(10); } }
        "fanned out"`,
     );
     const streams = await Promise.all(Array.from({ length: 200 }, () => alice.sse(`/api/logs/${id}`)));
-    await expectUnfinishedWith(alice, id, 0, 'nothing logged yet when all 200 are in');
+    await expectUnfinishedWith(alice, id, 0, 'the script still queued when all 200 are in');
+    await slot.release();
     const lists = await Promise.all(streams.map((stream) => stream.untilDone()));
     const expected: ExpectedEvent[] = [];
     for (let i = 1; i <= 60; i++) {

@@ -34,7 +34,7 @@ export async function streamToEnd(client: Client, id: string): Promise<SseEvent[
 
 /**
  * Asserts the execution is still queued or running with exactly `entries` log entries: the
- * precondition of a test that relies on a script's sleep to subscribe at a known point.
+ * precondition of a test that subscribes at a known point (during a sleep, or while queued).
  */
 export async function expectUnfinishedWith(client: Client, id: string, entries: number, what: string): Promise<void> {
   const res = await getResult(client, id);

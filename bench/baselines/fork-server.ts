@@ -16,7 +16,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { FromServer, ServerEnv, ToServer } from '../lib/server-ipc.js';
+import { answerHarness } from '../lib/harness-link.js';
+import type { ServerEnv } from '../lib/server-ipc.js';
 import type { RunnerReply } from './fork-runner.js';
 
 const RUNNER = fileURLToPath(new URL('./fork-runner.js', import.meta.url));
@@ -112,25 +113,11 @@ await once(server, 'listening');
 const { port } = server.address() as AddressInfo;
 const url = `http://127.0.0.1:${port}`;
 
-function send(message: FromServer): void {
-  process.send?.(message);
-}
-
 if (process.send === undefined) {
   console.log(`fork-per-execution baseline listening on ${url}`);
 } else {
-  process.on('message', (message: ToServer) => {
-    if (message.kind === 'memory') {
-      globalThis.gc?.();
-      const usage = process.memoryUsage();
-      send({ kind: 'memory', rssBytes: usage.rss, heapUsedBytes: usage.heapUsed });
-    } else if (message.kind === 'close') {
-      server.close();
-      server.closeAllConnections();
-      send({ kind: 'closed' });
-      process.disconnect();
-    }
+  answerHarness(url, async () => {
+    server.close();
+    server.closeAllConnections();
   });
-  process.on('disconnect', () => server.close());
-  send({ kind: 'ready', url });
 }

@@ -35,6 +35,8 @@ export interface SubscriberStats {
   readonly cursor: number;
   /** What was handed to the response and the socket has not taken yet (`res.writableLength`). */
   readonly bufferedLength: number;
+  /** The response's high-water mark, past which `write()` pushes back. */
+  readonly highWaterMark: number;
   /** True while it waits for 'drain'. */
   readonly blocked: boolean;
 }
@@ -123,6 +125,11 @@ class SseSubscriber implements SubscriberStats {
 
   get bufferedLength(): number {
     return this.#res.writableLength;
+  }
+
+  /** The response's high-water mark: 64 KiB by default since Node 22 (16 KiB before). */
+  get highWaterMark(): number {
+    return this.#res.writableHighWaterMark;
   }
 
   get blocked(): boolean {

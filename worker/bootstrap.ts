@@ -3,6 +3,10 @@
 // worker calls. `install` is sent to the isolate as source text (`BOOTSTRAP_SOURCE`), so it
 // must not refer to anything outside itself: no imports, no helpers, no closures.
 //
+// The program arrives compiled (an isolated-vm Script, with the Context to run it in) and is
+// run from here as classic global code: its top-level `var` and `function` declarations
+// become global properties, and whatever it throws is caught here as the value itself.
+//
 // It captures the intrinsics it needs before the program runs, so a program that replaces
 // JSON.stringify or Promise.prototype.then only changes what it itself sees. The host
 // callbacks stay inside this closure; the program cannot call them directly.
@@ -28,9 +32,18 @@ export interface InstallOptions {
   readonly flushIntervalMs: number;
 }
 
+/**
+ * The program as the worker compiled it (an isolated-vm Script, handed in with its Context):
+ * isolated-vm handles keep working inside their own isolate, where a run is a plain call.
+ */
+export interface CompiledProgram {
+  runSync(context: unknown, options: object): { deref(): unknown; release(): void };
+}
+
 /** What `install` returns: the worker keeps references to these. */
 export interface SandboxEntryPoints {
-  run(code: string): void;
+  /** Runs the program once; its outcome goes to `settle`. */
+  run(): void;
   wake(id: number): void;
   drain(): OutputTuple[];
 }
@@ -40,6 +53,8 @@ export function install(
   sleepHost: HostCallbacks['sleep'],
   settleHost: HostCallbacks['settle'],
   options: InstallOptions,
+  compiled: CompiledProgram,
+  context: unknown,
 ): SandboxEntryPoints {
   // Strict code hides itself from the program: `f.caller` of a program function called from
   // here is null rather than this closure's `run`, and `arguments.callee` throws.
@@ -57,7 +72,6 @@ export function install(
   const mapSet = Map.prototype.set;
   const mapDelete = Map.prototype.delete;
   const slice = String.prototype.slice;
-  const indirectEval = eval;
   const defineProperty = Object.defineProperty;
 
   let buffer: OutputTuple[] = [];
@@ -187,11 +201,23 @@ export function install(
   // WebAssembly is not part of the language the service offers (ES2022).
   delete global.WebAssembly;
 
+  // Held only until the program has run; the program never sees them.
+  let program: CompiledProgram | undefined = compiled;
+
   return {
-    run(code: string): void {
+    run(): void {
+      const script = program;
+      const target = context;
+      program = undefined;
+      context = undefined;
+      if (script === undefined) return;
       let value: unknown;
       try {
-        value = indirectEval(code);
+        // A reference, because the value stays in this isolate; the options have no
+        // prototype, so a program that adds `copy` to Object.prototype changes nothing here.
+        const completion = script.runSync(target, { __proto__: null, reference: true });
+        value = completion.deref();
+        completion.release();
       } catch (error) {
         return settle(false, error);
       }

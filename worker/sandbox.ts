@@ -27,27 +27,55 @@ const STUCK_CALL_GRACE_MS = 10_000;
 /** An idle tenant isolate is disposed after this long without executions. */
 const TENANT_IDLE_MS = 60_000;
 const MS = 1_000_000n;
+/** The program's file name in stack traces and syntax errors. */
+const PROGRAM_FILE = 'program.js';
+/** Output kind of an ERROR entry (see bootstrap.ts). */
+const ERROR_KIND = 3;
+/** isolated-vm's message for a thrown or rejected object that is neither an Error nor copyable. */
+const NOT_AN_ERROR = 'An object was thrown from supplied code within isolated-vm, but that object was not an instance of `Error`.';
 
 function errorOutcome(reason: ErrorReason, message: string): Outcome {
   return { status: 'error', reason, message };
 }
 
 /**
- * Tells isolated-vm's failures apart, by message text (the library has no error codes):
- *   "Script execution timed out."                                    a call's timeout elapsed
- *   "Isolate was disposed during execution due to memory limit"       heap limit reached
- *   "Isolate was disposed during execution" / "Isolate is disposed"   disposed by us (cancel)
+ * The one isolated-vm failure told apart by its text (the library has no error codes), the
+ * elapsed timeout: "Script execution timed out." A disposed isolate is told by
+ * `isolate.isDisposed` ("Isolate was disposed during execution [due to memory limit]").
  */
-function classify(error: unknown, limits: ExecTask['limits'], binding: 'cpu' | 'wall'): Outcome {
-  const message = error instanceof Error ? error.message : String(error);
-  if (message.includes('timed out')) {
-    return binding === 'cpu'
-      ? errorOutcome('cpu', `CPU time limit exceeded: the script ran for more than ${limits.cpuMs} ms`)
-      : errorOutcome('wall', `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms`);
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Script execution timed out.';
+}
+
+function timeoutOutcome(limits: ExecTask['limits'], binding: 'cpu' | 'wall'): Extract<Outcome, { status: 'error' }> {
+  return binding === 'cpu'
+    ? { status: 'error', reason: 'cpu', message: `CPU time limit exceeded: the script ran for more than ${limits.cpuMs} ms` }
+    : { status: 'error', reason: 'wall', message: `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms` };
+}
+
+/**
+ * A program's SyntaxError as the compiler reports it. isolated-vm appends the place,
+ * "Unexpected end of input [program.js:1:4]"; it is said in words here.
+ */
+function describeCompileError(error: unknown): string {
+  if (!(error instanceof Error)) return `SyntaxError: ${String(error)}`;
+  const place = /^(.*) \[[^\]]*:(\d+):(\d+)\]$/s.exec(error.message);
+  const message = place ? `${place[1]} (line ${place[2]}, column ${place[3]})` : error.message;
+  return `${error.name}: ${message}`;
+}
+
+/**
+ * The reason of a rejection nothing handled, as isolated-vm copied it out of the isolate: an
+ * Error keeps its name and message (custom classes report the `name` they have), a primitive
+ * stays itself, and any other object becomes isolated-vm's generic Error, said here in short.
+ */
+function describeRejection(reason: unknown): string {
+  if (reason instanceof Error) {
+    if (reason.message === NOT_AN_ERROR) return '#<Object> (an object that is not an Error)';
+    return reason.message === '' ? reason.name : `${reason.name}: ${reason.message}`;
   }
-  if (message.includes('memory limit')) return memoryOutcome(limits);
-  if (message.includes('disposed')) return errorOutcome('isolate', 'The isolate was stopped');
-  return errorOutcome('internal', `Sandbox failure: ${message}`);
+  if (typeof reason === 'bigint') return `${reason}n`;
+  return String(reason);
 }
 
 function memoryOutcome(limits: ExecTask['limits']): Outcome {
@@ -172,6 +200,7 @@ class Run {
   #cpuUsed = 0n;
   #wallTimer: NodeJS.Timeout | undefined;
   #context: ivm.Context | undefined;
+  #script: ivm.Script | undefined;
   #entry: { run: ivm.Reference; wake: ivm.Reference; drain: ivm.Reference } | undefined;
 
   constructor(task: ExecTask, tenant: Tenant, sink: OutputSink) {
@@ -190,8 +219,15 @@ class Run {
       limits.wallMs,
     );
     void this.#call(async (timeout) => {
-      this.#open();
-      await this.#entry!.run.apply(undefined, [program], { arguments: { copy: true }, timeout });
+      const refused = this.#open(program);
+      if (refused === undefined) {
+        await this.#entry!.run.apply(undefined, [], { timeout });
+      } else if (this.#tenant.isolate.isDisposed) {
+        // The heap limit was reached while compiling or installing: every Run in it ends.
+        this.#tenant.destroy(this, refused, refused);
+      } else {
+        this.end(refused);
+      }
     });
     return this.done;
   }
@@ -220,8 +256,32 @@ class Run {
     }
   }
 
-  /** Creates the Context and installs the script globals (the isolate is idle: we hold the queue). */
-  #open(): void {
+  /**
+   * Compiles the program, creates the Context and installs the script globals (the isolate is
+   * idle: we hold the queue). A program that does not compile is refused with its SyntaxError.
+   */
+  #open(program: string): Outcome | undefined {
+    const { limits } = this.task;
+    const { isolate } = this.#tenant;
+    let script: ivm.Script;
+    try {
+      script = isolate.compileScriptSync(program, { filename: PROGRAM_FILE });
+    } catch (error) {
+      if (isolate.isDisposed) return memoryOutcome(limits);
+      return errorOutcome('syntax', cutMessage(describeCompileError(error), limits.logMessageLimit));
+    }
+    this.#script = script;
+    try {
+      this.#install(script);
+    } catch (error) {
+      if (isolate.isDisposed) return memoryOutcome(limits);
+      return errorOutcome('internal', `Sandbox failure: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return undefined;
+  }
+
+  /** A fresh Context with the script globals, and the bootstrap's entry points into it. */
+  #install(script: ivm.Script): void {
     const { limits } = this.task;
     const context = this.#tenant.isolate.createContextSync();
     this.#context = context;
@@ -236,6 +296,8 @@ class Run {
         batchEntries: 256,
         flushIntervalMs: 5,
       }).copyInto(),
+      script,
+      context,
     ], { result: { reference: true } }) as ivm.Reference<SandboxEntryPoints>;
     install.release();
     this.#entry = {
@@ -261,31 +323,53 @@ class Run {
       // isolate is set aside either way, so that its owner's next executions do not queue
       // behind a call that will never return.
       const watchdog = setTimeout(() => this.#tenant.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS);
+      const started = performance.now();
+      let rejection: { readonly reason: unknown } | undefined;
       try {
         await invoke(timeout);
-        // Settled during this call: it ends only now that the call returned, so that work the
-        // program left queued behind its result still counts (and can still hit a limit).
-        if (this.#settled) this.end(this.#settled);
-        if (!this.#ended) this.#drain();
       } catch (error) {
-        if (this.#tenant.disposedByHost) {
-          // A cancel or shutdown disposed the isolate and has decided every Run's outcome.
-        } else if (isolate.isDisposed) {
-          // isolated-vm disposed it at the heap limit: every Run in it ends.
-          this.#tenant.destroy(this, memoryOutcome(this.task.limits), memoryOutcome(this.task.limits));
-        } else {
-          // A call stopped by its timeout (or failing inside our own bootstrap) can leave
-          // reactions queued in the isolate that would run in the next call, with no limit
-          // of their own: start the owner's isolate afresh. Its other Runs in this worker end.
-          const outcome = classify(error, this.task.limits, binding);
-          this.#tenant.destroy(this, outcome, errorOutcome('isolate',
-            `Stopped: execution ${this.task.execId} of the same user ended with "${outcome.status === 'error' ? outcome.message : outcome.status}" while it held the shared isolate`));
-        }
+        if (!this.#survives(error, performance.now() - started >= timeout - 1, binding)) return;
+        rejection = { reason: error };
       } finally {
         clearTimeout(watchdog);
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
+      if (this.#ended) return;
+      // What the program logged in the microtasks at the end of the call, then the rejection
+      // nothing handled by then (as a console would report it), then its end if it settled:
+      // the program's own result decides its status.
+      this.#drain();
+      if (rejection !== undefined) this.#output([[Date.now(), ERROR_KIND, `Uncaught (in promise) ${describeRejection(rejection.reason)}`, -1]]);
+      if (this.#settled) this.end(this.#settled);
     });
+  }
+
+  /**
+   * Decides what a failed call means. The entry points catch whatever the program throws, so
+   * a call fails only when the isolate was disposed (by a cancel or at the heap limit), when
+   * its timeout stopped it, or when a promise was rejected with no handler by the end of it:
+   * isolated-vm then fails the call with the first such rejection's reason. Only that last
+   * case leaves the Run going (true). The message of a timeout is matched only when the call
+   * did last that long: a program can reject a promise with any message it likes.
+   */
+  #survives(error: unknown, ranItsTimeout: boolean, binding: 'cpu' | 'wall'): boolean {
+    const { isolate } = this.#tenant;
+    const { limits } = this.task;
+    // A cancel or shutdown disposed the isolate and has decided every Run's outcome.
+    if (this.#tenant.disposedByHost) return false;
+    if (isolate.isDisposed) {
+      // isolated-vm disposed it at the heap limit: every Run in it ends.
+      this.#tenant.destroy(this, memoryOutcome(limits), memoryOutcome(limits));
+      return false;
+    }
+    if (!(ranItsTimeout && isTimeout(error))) return true;
+    // A call stopped by its timeout can leave reactions queued in the isolate that would run
+    // in the next call, with no limit of their own: start the owner's isolate afresh. Its
+    // other Runs in this worker end.
+    const outcome = timeoutOutcome(limits, binding);
+    this.#tenant.destroy(this, outcome, errorOutcome('isolate',
+      `Stopped: execution ${this.task.execId} of the same user ended with "${outcome.message}" while it held the shared isolate`));
+    return false;
   }
 
   /** Delivers what the program logged in microtasks since its last flush. */
@@ -338,6 +422,8 @@ class Run {
       this.#entry.drain.release();
       this.#entry = undefined;
     }
+    this.#script?.release();
+    this.#script = undefined;
     this.#context?.release();
     this.#context = undefined;
   }

@@ -30,6 +30,8 @@ export interface InstallOptions {
   readonly batchEntries: number;
   /** Milliseconds since the last flush after which the next entry flushes at once. */
   readonly flushIntervalMs: number;
+  /** The global name the program's import() calls were renamed to (program.ts), or ''. */
+  readonly importStandIn: string;
 }
 
 /**
@@ -73,6 +75,9 @@ export function install(
   const mapDelete = Map.prototype.delete;
   const slice = String.prototype.slice;
   const defineProperty = Object.defineProperty;
+  const entriesOf = Object.entries;
+  const TypeErrorClass = TypeError;
+  const SyntaxErrorClass = SyntaxError;
 
   let buffer: OutputTuple[] = [];
   let lastFlush = 0;
@@ -194,6 +199,35 @@ export function install(
       });
     },
   };
+  if (options.importStandIn !== '') {
+    // import(specifier, options) where no module can be loaded: the steps of the language's
+    // EvaluateImportCall up to loading (ToString of the specifier, the options' checks), each
+    // failure rejecting the promise, then the refusal itself.
+    globals[options.importStandIn] = function (specifier: unknown, importOptions?: unknown): Promise<never> {
+      return new PromiseClass<never>((_resolve, reject) => {
+        const name = `${specifier as string}`;
+        if (importOptions !== undefined) {
+          if (typeof importOptions !== 'object' && typeof importOptions !== 'function' || importOptions === null) {
+            throw new TypeErrorClass('The second argument of import() must be an object');
+          }
+          const attributes = (importOptions as { with?: unknown }).with;
+          if (attributes !== undefined) {
+            if (typeof attributes !== 'object' && typeof attributes !== 'function' || attributes === null) {
+              throw new TypeErrorClass("The 'with' option of import() must be an object");
+            }
+            const entries = entriesOf(attributes);
+            for (let i = 0; i < entries.length; i++) {
+              if (typeof entries[i]![1] !== 'string') throw new TypeErrorClass('Import attribute values must be strings');
+            }
+            for (let i = 0; i < entries.length; i++) {
+              if (entries[i]![0] !== 'type') throw new SyntaxErrorClass(`Unsupported import attribute: ${entries[i]![0]}`);
+            }
+          }
+        }
+        reject(new TypeErrorClass(`Cannot import "${name}": programs here run without modules`));
+      });
+    };
+  }
   for (const name of Object.keys(globals)) {
     defineProperty(global, name, { value: globals[name], writable: true, configurable: true, enumerable: false });
   }

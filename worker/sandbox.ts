@@ -13,6 +13,7 @@
 import ivm from 'isolated-vm';
 import { BOOTSTRAP_SOURCE, type OutputTuple, type SandboxEntryPoints } from './bootstrap.js';
 import { cutMessage } from './output.js';
+import { IMPORT_STAND_IN, type PreparedProgram } from './program.js';
 import type { ErrorReason, ExecTask, Outcome } from './protocol.js';
 
 /** Where a Run's output goes (see output.ts). */
@@ -212,7 +213,7 @@ class Run {
     tenant.attach(this);
   }
 
-  start(program: string): Promise<Outcome> {
+  start(program: PreparedProgram): Promise<Outcome> {
     const { limits } = this.task;
     this.#wallTimer = setTimeout(
       () => this.end(errorOutcome('wall', `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms`)),
@@ -260,19 +261,19 @@ class Run {
    * Compiles the program, creates the Context and installs the script globals (the isolate is
    * idle: we hold the queue). A program that does not compile is refused with its SyntaxError.
    */
-  #open(program: string): Outcome | undefined {
+  #open(program: PreparedProgram): Outcome | undefined {
     const { limits } = this.task;
     const { isolate } = this.#tenant;
     let script: ivm.Script;
     try {
-      script = isolate.compileScriptSync(program, { filename: PROGRAM_FILE });
+      script = isolate.compileScriptSync(program.source, { filename: PROGRAM_FILE });
     } catch (error) {
       if (isolate.isDisposed) return memoryOutcome(limits);
       return errorOutcome('syntax', cutMessage(describeCompileError(error), limits.logMessageLimit));
     }
     this.#script = script;
     try {
-      this.#install(script);
+      this.#install(script, program.callsImport);
     } catch (error) {
       if (isolate.isDisposed) return memoryOutcome(limits);
       return errorOutcome('internal', `Sandbox failure: ${error instanceof Error ? error.message : String(error)}`);
@@ -281,7 +282,7 @@ class Run {
   }
 
   /** A fresh Context with the script globals, and the bootstrap's entry points into it. */
-  #install(script: ivm.Script): void {
+  #install(script: ivm.Script, callsImport: boolean): void {
     const { limits } = this.task;
     const context = this.#tenant.isolate.createContextSync();
     this.#context = context;
@@ -295,6 +296,7 @@ class Run {
         resultLimitChars: limits.resultLimitBytes,
         batchEntries: 256,
         flushIntervalMs: 5,
+        importStandIn: callsImport ? IMPORT_STAND_IN : '',
       }).copyInto(),
       script,
       context,
@@ -457,7 +459,7 @@ export class Sandbox {
   }
 
   /** Runs one execution to its outcome; never throws. */
-  async execute(task: ExecTask, program: string, sink: OutputSink): Promise<Outcome> {
+  async execute(task: ExecTask, program: PreparedProgram, sink: OutputSink): Promise<Outcome> {
     const run = new Run(task, this.#tenantFor(task), sink);
     this.#runs.set(task.execId, run);
     try {

@@ -288,8 +288,10 @@ describe('adversarial: log floods, a huge message, deep structures (128 MiB, 5 s
     expectCleanNext(next);
   });
 
-  it('a result nested 1e6 arrays deep: JSON.stringify runs out of stack, an error says so', async () => {
-    const { events, result, next } = await underAttack(alice, bob, 'logPrint("attack"); let a = []; for (let i = 0; i < 1e6; i++) a = [a]; a');
+  // Behind a getter at each level: V8 14's JSON.stringify walks plain nested arrays and objects
+  // without recursing (and then meets the result size limit), but not through accessors.
+  it('a result nested 100,000 objects deep, each behind a getter: JSON.stringify runs out of stack, an error says so', async () => {
+    const { events, result, next } = await underAttack(alice, bob, 'logPrint("attack"); let a = {}; for (let i = 0; i < 1e5; i++) { const inner = a; a = { get a() { return inner; } }; } a');
     const expected = error('The result cannot be represented as JSON: RangeError: Maximum call stack size exceeded');
     expectFinished(result, expected, ATTACK_LOG);
     expectExactStream(events, ATTACK_LOG, 'error');
@@ -321,13 +323,17 @@ describe('adversarial: attacks on the whole process (each against a server proce
     ['a huge Set', 'const s = new Set(); for (let i = 0; ; i++) s.add({ i });'],
     ['an object used as a dictionary', 'const o = {}; for (let i = 0; ; i++) o["k" + i] = i;'],
   ];
+  /** True on V8 14 and later (Node 26), which ends these bombs at the ordinary memory limit. */
+  const V8_SURVIVES_BOMBS = Number(process.versions.v8.split('.')[0]) >= 14;
   /** SMALL with room in time: under load, elapsed "CPU time" must not end a bomb first. */
   const BOMB_ROOM = { ...SMALL, CHARIOT_CPU_MS: '5000', CHARIOT_WALL_MS: '8000' };
 
-  // V8 mostly cannot survive these (the isolate is then quarantined); on Node 24's V8 the Set
-  // bomb is now and then stopped by the ordinary memory limit instead. Either way each ends
-  // at the memory limit, and /healthz counts exactly the isolates the server reported set aside.
-  it("memory bombs that V8 often cannot survive (a Map, a Set, a dictionary object; twice each) end at the memory limit; the server process survives, another user's execution completes, and /healthz counts every quarantined isolate", async () => {
+  // Node 24's V8 (13.6) mostly cannot survive these: the Map and dictionary bombs always end
+  // in the fatal error here, the Set bomb now and then in the ordinary memory limit. Node 26's
+  // V8 (14.6) survives every one of them (measured: 0 fatal errors in 15 tries of five kinds),
+  // so there the same bombs end at the memory limit with nothing quarantined. Either way each
+  // ends at the memory limit, and /healthz counts exactly the isolates reported set aside.
+  it("memory bombs that Node 24's V8 cannot survive (a Map, a Set, a dictionary object; twice each) end at the memory limit; the server process survives, another user's execution completes, and /healthz counts every quarantined isolate", async () => {
     child = await spawnServer(BOMB_ROOM);
     const [alice, bob] = await Promise.all([child.login('alice'), child.login('bob')]);
     for (const round of [1, 2]) {
@@ -340,14 +346,17 @@ describe('adversarial: attacks on the whole process (each against a server proce
       }
     }
     const warnings = child.output().split('\n').filter((line) => line.includes('was quarantined'));
-    expect(warnings.length, 'isolates set aside (the Map and dictionary bombs nearly always are)').to.be.within(1, 6);
+    if (V8_SURVIVES_BOMBS) expect(warnings, 'isolates set aside on a V8 that survives the bombs').to.eql([]);
+    else expect(warnings.length, 'isolates set aside (the Map and dictionary bombs nearly always are)').to.be.within(1, 6);
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(200);
     expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length } });
     for (const warning of warnings) expect(warning).to.match(/^chariot-exec: an isolate in worker thread \d+ was quarantined after "Catastrophic out-of-memory error"; its memory stays in use until the process restarts, and the process now ends by signal at shutdown$/);
   });
 
-  it('at CHARIOT_QUARANTINE_LIMIT the server starts nothing more (queued: error; new: 503 RESTART_NEEDED; /healthz 503), lets running ones finish, and on SIGTERM ends streams with done and exits by SIGTERM', async () => {
+  it('at CHARIOT_QUARANTINE_LIMIT the server starts nothing more (queued: error; new: 503 RESTART_NEEDED; /healthz 503), lets running ones finish, and on SIGTERM ends streams with done and exits by SIGTERM', async function () {
+    // Reaching the limit takes a fatal V8 error, which no script known here causes on Node 26.
+    if (V8_SURVIVES_BOMBS) this.skip();
     // Two slots: bob's sleeper and alice's bomb; carol's execution waits in the queue.
     child = await spawnServer({ ...BOMB_ROOM, CHARIOT_QUARANTINE_LIMIT: '1', CHARIOT_WALL_MS: '20000', CHARIOT_TASKS_PER_THREAD: '2' });
     const [alice, bob, carol] = await Promise.all([child.login('alice'), child.login('bob'), child.login('carol')]);

@@ -81,6 +81,8 @@ export function install(
 
   let buffer: OutputTuple[] = [];
   let lastFlush = 0;
+  /** Once the program has its outcome, whatever it still logs is sent at once. */
+  let settled = false;
 
   const flush = (): void => {
     if (buffer.length === 0) return;
@@ -100,7 +102,7 @@ export function install(
     const time = now();
     const message = cutText(text);
     defineProperty(buffer, buffer.length, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
-    if (buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
+    if (settled || buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
   };
 
   const show = (value: unknown): string => {
@@ -163,7 +165,6 @@ export function install(
     return [true, type, json];
   };
 
-  let settled = false;
   const settle = (ok: boolean, value: unknown): void => {
     if (settled) return;
     settled = true;

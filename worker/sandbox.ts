@@ -337,10 +337,11 @@ class Run {
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
       if (this.#ended) return;
-      // What the program logged in the microtasks at the end of the call, then the rejection
-      // nothing handled by then (as a console would report it), then its end if it settled:
-      // the program's own result decides its status.
-      this.#drain();
+      // What the program logged in the microtasks at the end of the call (once it settled,
+      // the bootstrap sends each entry at once), then the rejection nothing handled by then
+      // (as a console would report it), then its end if it settled: the program's own result
+      // decides its status.
+      if (!this.#settled) this.#drain();
       if (rejection !== undefined) this.#output([[Date.now(), ERROR_KIND, `Uncaught (in promise) ${describeRejection(rejection.reason)}`, -1]]);
       if (this.#settled) this.end(this.#settled);
     });

@@ -64,13 +64,17 @@ const FAULTS: Readonly<Record<CrashKind, () => void>> = {
  * aborts the process: "IsolateEnvironment::GetCurrent(): Assertion `environment != nullptr'
  * failed" in ClassHandle::WeakCallback (seen in the test suite). Called only once this
  * thread's isolates are disposed, before it stops; V8's flag is on only for the moment it takes
- * to get its gc function (a context made meanwhile would have `gc` as a global).
+ * to get its gc function (a context made meanwhile, in any thread, would have `gc` as a global).
  */
 function collectHandles(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  setFlagsFromString('--no-expose-gc');
-  gc();
+  // The flag is the process's: another thread closing at the same moment may switch it off
+  // between the two calls, so a few tries.
+  for (let tries = 0; tries < 10; tries++) {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
+    setFlagsFromString('--no-expose-gc');
+    if (gc !== undefined) return gc();
+  }
 }
 
 function post(message: WorkerMessage): void {

@@ -49,6 +49,9 @@ export class WorkerPool {
       // a runaway worker ends in ERR_WORKER_OUT_OF_MEMORY (its executions fail, Piscina
       // replaces it) rather than taking the process down.
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      // No execArgv: each worker inherits the process's node flags, --permission and its grants
+      // among them. A worker given an execArgv of its own would not be under the permission
+      // model at all (README "Permissions"; test/permissions.test.ts would fail).
       workerData,
     });
     this.#piscina.on('message', (message: WorkerMessage) => {

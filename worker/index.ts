@@ -16,6 +16,15 @@ import { prepareProgram } from './program.js';
 import { Sandbox } from './sandbox.js';
 import type { ControlMessage, CrashKind, ExecTask, TaskResult, WorkerConfig, WorkerMessage } from './protocol.js';
 
+// Under the permission model (README "Permissions"), once isolated-vm is loaded (by the import
+// above) this thread gives up loading addons and starting threads, which it never does again:
+// code that got out of an isolate could otherwise load native code, or start a Worker with an
+// execArgv of its own, which Node does not put under the model.
+// (process.permission exists only under --permission; @types/node 24 does not know drop().)
+const permission = process.permission as (NodeJS.ProcessPermission & { drop(scope: string): void }) | undefined;
+permission?.drop('addon');
+permission?.drop('worker');
+
 const sandbox = new Sandbox((message, count) => post({ kind: 'quarantined', threadId, count, message }));
 const config = workerData as WorkerConfig;
 

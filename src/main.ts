@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   if (missing === undefined) console.warn(permissions.UNGUARDED_WARNING);
+  // Before the pool starts, so that it hears every worker say it listens.
+  if (config.testProbeChannel !== undefined) (await import('./test-probe.js')).answerProbes(config.testProbeChannel, config.threads);
   const { startServer } = await import('./server.js');
   const server = await startServer(config);
   announce(config, server.url);

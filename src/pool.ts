@@ -11,6 +11,8 @@ export interface PoolOptions {
   readonly threads: number;
   /** Executions one worker holds at once (most of them awaiting, which holds no thread). */
   readonly tasksPerThread: number;
+  /** Test seam (src/test-probe.ts): the workers' probe channel; undefined in production. */
+  readonly testProbeChannel: string | undefined;
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
@@ -32,7 +34,7 @@ export class WorkerPool {
   #stuck = false;
 
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
-    const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}` };
+    const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}`, probeChannel: options.testProbeChannel };
     this.#control = new BroadcastChannel(workerData.controlChannel);
     this.#piscina = new Piscina<ExecTask, TaskResult>({
       filename: WORKER_FILE,

@@ -7,6 +7,7 @@
 //   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
 //   BroadcastChannel ──► 'shutdown' ──► Sandbox.close ──► parentPort 'closed'
 //   Sandbox quarantined an isolate ──► parentPort 'quarantined' (this thread must never stop)
+//   probe channel ◄──► worker/probe.ts   test seam, loaded only when workerData names the channel
 //
 // Everything about one execution travels over the same port, in order, so the main thread
 // sees its last log entry before its end. The task itself resolves with nothing.
@@ -42,6 +43,7 @@ control.onmessage = (event) => {
   }
 };
 control.unref();
+if (config.probeChannel !== undefined) (await import('./probe.js')).answerProbes(config.probeChannel);
 post({ kind: 'ready', threadId });
 
 /** Fault injection: how the worker stops once its isolates are disposed. */

@@ -5,7 +5,9 @@
 // (CHARIOT_TEST_PROBE, src/test-probe.ts). The same probe against a server started without the
 // model shows them allowed. A flag left out stops start-up with one line naming it.
 import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { missingPermissions, UNGUARDED_WARNING } from '../src/permissions.js';
 import type { ProbeAnswer } from '../src/test-probe.js';
@@ -175,11 +177,17 @@ describe('npm start under the permission model', function () {
     });
 
     it('started outside the app folder, where --allow-fs-read=. means another folder', async () => {
-      const { code, stderr } = await spawnRefused({}, { ...NPM_START, cwd: tmpdir() });
-      expect({ code, stderr: withoutNodeWarnings(stderr) }).to.eql({
-        code: 1,
-        stderr: refusal(`reading the app folder ${APP_FOLDER}`, `--allow-fs-read=${APP_FOLDER}`),
-      });
+      // A new, empty folder: the temp folder itself may hold the app (a clone under /tmp).
+      const elsewhere = mkdtempSync(join(tmpdir(), 'chariot-elsewhere-'));
+      try {
+        const { code, stderr } = await spawnRefused({}, { ...NPM_START, cwd: elsewhere });
+        expect({ code, stderr: withoutNodeWarnings(stderr) }).to.eql({
+          code: 1,
+          stderr: refusal(`reading the app folder ${APP_FOLDER}`, `--allow-fs-read=${APP_FOLDER}`),
+        });
+      } finally {
+        rmSync(elsewhere, { recursive: true, force: true });
+      }
     });
 
     it('names every missing permission in the one line', async () => {

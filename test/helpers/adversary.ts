@@ -259,13 +259,26 @@ export function spawnServer(env: Readonly<Record<string, string>>, options: Spaw
   });
 }
 
-/** Starts the server expecting it to refuse to start: its exit code and its standard error. */
+/**
+ * Starts the server expecting it to refuse to start: its exit code and its standard error.
+ * Rejects (and kills it) if it starts listening instead.
+ */
 export async function spawnRefused(env: Readonly<Record<string, string>>, options: SpawnOptions = {}): Promise<{ code: number | null; stderr: string }> {
   const child = spawnMain(env, options);
   let stderr = '';
+  let stdout = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout!.resume();
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const started = new Promise<never>((_, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (!/listening on/.test(stdout)) return;
+      child.kill('SIGKILL');
+      reject(new Error(`the server process started instead of refusing to: ${stdout}${stderr}`));
+    });
+  });
+  started.catch(() => undefined);
+  const [code] = await Promise.race([exited, started]);
   return { code, stderr };
 }
 

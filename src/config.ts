@@ -60,6 +60,11 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** True under NODE_ENV=production. */
   readonly production: boolean;
+  /**
+   * Test seam only (CHARIOT_TEST_PROBE=1, refused under NODE_ENV=production): the name of the
+   * channel on which every thread answers permission probes (src/test-probe.ts). Default unset.
+   */
+  readonly testProbeChannel: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +152,15 @@ function redisUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** CHARIOT_TEST_PROBE=1 turns the permission probe on (tests only): a channel name unique to this start. */
+function testProbeChannel(env: Env, production: boolean): string | undefined {
+  const raw = env.CHARIOT_TEST_PROBE;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (raw.trim() !== '1') throw new ConfigError(`CHARIOT_TEST_PROBE must be 1 or unset, got "${raw}"`);
+  if (production) throw new ConfigError('CHARIOT_TEST_PROBE is a test seam: NODE_ENV=production refuses it');
+  return `chariot-test-probe-${crypto.randomUUID()}`;
+}
+
 /** Parses the environment (or the given variables) into a validated, frozen Config. */
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
@@ -179,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs, 0, 3_600_000),
     redisUrl: redisUrl(env),
     production,
+    testProbeChannel: testProbeChannel(env, production),
   };
   return Object.freeze(config);
 }

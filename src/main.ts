@@ -1,7 +1,13 @@
-// `npm start`: reads the configuration, starts the service, and stops it cleanly on
-// SIGTERM/SIGINT (running scripts cancelled, SSE streams ended with `done`, exit 0).
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { startServer, type RunningServer } from './server.js';
+// `npm start`: checks the permission model's grants (src/permissions.ts), reads the
+// configuration, starts the service, and stops it cleanly on SIGTERM/SIGINT (running scripts
+// cancelled, SSE streams ended with `done`, exit 0).
+//
+// Modules of ours are imported only after the permission check: under the permission model
+// Node reads this entry file whatever the grants, but nothing else of the app without
+// --allow-fs-read of its folder, and even then the refusal must say what is missing.
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.js';
+import type { RunningServer } from './server.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -19,7 +25,26 @@ function announce(config: Config, url: string): void {
   console.log(`try: curl -c cookies.txt -H 'Content-Type: application/json' -d '{"username":"...","password":"..."}' ${url}/login`);
 }
 
+/**
+ * The refusal when not even src/permissions.ts can be read: the app folder is not readable.
+ * Same words as permissions.ts's refusal(), which cannot be loaded to say them.
+ */
+function appFolderUnreadable(error: unknown): never {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_ACCESS_DENIED') throw error;
+  const folder = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+  console.error(`chariot-exec: the permission model denies reading the app folder ${folder}: start node with --allow-fs-read=${folder} (see README "Permissions")`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
+  const permissions = await import('./permissions.js').catch(appFolderUnreadable);
+  const missing = permissions.checkPermissions();
+  if (missing !== undefined && missing.length > 0) {
+    console.error(permissions.refusal(missing));
+    process.exit(1);
+  }
+  permissions.dropMainThreadGrants();
+  const { ConfigError, loadConfig } = await import('./config.js');
   let config: Config;
   try {
     config = loadConfig();
@@ -28,6 +53,10 @@ async function main(): Promise<void> {
     console.error(`chariot-exec: configuration error: ${error.message}`);
     process.exit(1);
   }
+  if (missing === undefined) console.warn(permissions.UNGUARDED_WARNING);
+  // Before the pool starts, so that it hears every worker say it listens.
+  if (config.testProbeChannel !== undefined) (await import('./test-probe.js')).answerProbes(config.testProbeChannel, config.threads);
+  const { startServer } = await import('./server.js');
   const server = await startServer(config);
   announce(config, server.url);
 

@@ -11,6 +11,8 @@ export interface PoolOptions {
   readonly threads: number;
   /** Executions one worker holds at once (most of them awaiting, which holds no thread). */
   readonly tasksPerThread: number;
+  /** Test seam (src/test-probe.ts): the workers' probe channel; undefined in production. */
+  readonly testProbeChannel: string | undefined;
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
@@ -32,7 +34,7 @@ export class WorkerPool {
   #stuck = false;
 
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
-    const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}` };
+    const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}`, probeChannel: options.testProbeChannel };
     this.#control = new BroadcastChannel(workerData.controlChannel);
     this.#piscina = new Piscina<ExecTask, TaskResult>({
       filename: WORKER_FILE,
@@ -49,6 +51,9 @@ export class WorkerPool {
       // a runaway worker ends in ERR_WORKER_OUT_OF_MEMORY (its executions fail, Piscina
       // replaces it) rather than taking the process down.
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      // No execArgv: each worker inherits the process's node flags, --permission and its grants
+      // among them. A worker given an execArgv of its own would not be under the permission
+      // model at all (README "Permissions"; test/permissions.test.ts would fail).
       workerData,
     });
     this.#piscina.on('message', (message: WorkerMessage) => {

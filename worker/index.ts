@@ -7,6 +7,7 @@
 //   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
 //   BroadcastChannel ──► 'shutdown' ──► Sandbox.close, collect handles ──► parentPort 'closed'
 //   Sandbox quarantined an isolate ──► parentPort 'quarantined' (this thread must never stop)
+//   probe channel ◄──► worker/probe.ts   test seam, loaded only when workerData names the channel
 //
 // Everything about one execution travels over the same port, in order, so the main thread
 // sees its last log entry before its end. The task itself resolves with nothing.
@@ -17,6 +18,15 @@ import { OutputRelay } from './output.js';
 import { prepareProgram } from './program.js';
 import { Sandbox } from './sandbox.js';
 import type { ControlMessage, CrashKind, ExecTask, TaskResult, WorkerConfig, WorkerMessage } from './protocol.js';
+
+// Under the permission model (README "Permissions"), once isolated-vm is loaded (by the import
+// above) this thread gives up loading addons and starting threads, which it never does again:
+// code that got out of an isolate could otherwise load native code, or start a Worker with an
+// execArgv of its own, which Node does not put under the model.
+// (process.permission exists only under --permission; @types/node 24 does not know drop().)
+const permission = process.permission as (NodeJS.ProcessPermission & { drop(scope: string): void }) | undefined;
+permission?.drop('addon');
+permission?.drop('worker');
 
 const sandbox = new Sandbox((message, count) => post({ kind: 'quarantined', threadId, count, message }));
 const config = workerData as WorkerConfig;
@@ -41,6 +51,7 @@ control.onmessage = (event) => {
   }
 };
 control.unref();
+if (config.probeChannel !== undefined) (await import('./probe.js')).answerProbes(config.probeChannel);
 post({ kind: 'ready', threadId });
 
 /** Fault injection: how the worker stops once its isolates are disposed. */

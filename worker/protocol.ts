@@ -4,6 +4,7 @@
 //   main ──Piscina task (ExecTask)──────────────► worker
 //   main ◄──parentPort (WorkerMessage)─────────── worker   one port per worker, tagged by execId
 //   main ──BroadcastChannel (ControlMessage)────► workers  cancel requests
+//   main ◄─BroadcastChannel (ProbeMessage)──────► workers  test seam only (src/test-probe.ts)
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -99,4 +100,41 @@ export type CrashKind = 'exit' | 'out-of-memory' | 'freeze';
 export interface WorkerConfig {
   /** Name of the BroadcastChannel carrying ControlMessages; unique per pool. */
   readonly controlChannel: string;
+  /**
+   * Test seam (CHARIOT_TEST_PROBE): name of the BroadcastChannel carrying ProbeMessages. Set,
+   * the worker loads worker/probe.ts; unset (always in production), nothing of it exists.
+   */
+  readonly probeChannel: string | undefined;
 }
+
+/**
+ * What one thread got when it tried something the permission model should refuse: 'allowed',
+ * or the error's code (ERR_ACCESS_DENIED under the model), or its message when it has none.
+ */
+export type ProbeOutcome = string;
+
+/** The attempts of worker/probe.ts, made in one thread. */
+export interface ProbeAttempts {
+  /** child_process.execFileSync('true') */
+  readonly childProcess: ProbeOutcome;
+  /** fs.writeFileSync to a new file in the temp folder (removed again if it was written) */
+  readonly write: ProbeOutcome;
+  /** fs.readFileSync('/etc/passwd'), outside the app folder */
+  readonly readOutside: ProbeOutcome;
+  /** fs.readFileSync of the app's package.json, inside the app folder (must be allowed) */
+  readonly readInside: ProbeOutcome;
+  /** new WASI() */
+  readonly wasi: ProbeOutcome;
+  /** new Worker() with an execArgv of its own (such a thread would not be under the permission model) */
+  readonly worker: ProbeOutcome;
+  /** process.dlopen() of an addon file that does not exist: ERR_DLOPEN_FAILED when allowed to try */
+  readonly addon: ProbeOutcome;
+}
+
+/** Test seam: the messages on the probe channel, between src/test-probe.ts and worker/probe.ts. */
+export type ProbeMessage =
+  /** A worker listens on the probe channel (sent once, when its probe module has loaded). */
+  | { readonly kind: 'probe-ready'; readonly threadId: number }
+  /** The main thread asks every worker to make its attempts. */
+  | { readonly kind: 'probe'; readonly id: number }
+  | { readonly kind: 'probe-result'; readonly id: number; readonly threadId: number; readonly attempts: ProbeAttempts };

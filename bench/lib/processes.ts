@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { APP_ROOT, npmStartFlags } from '../../test/helpers/npm-start.js';
 import type { FromServer, ServerEnv, ToServer } from './server-ipc.js';
 
 export interface MemorySample {
@@ -46,7 +47,8 @@ function nextMessage<K extends FromServer['kind']>(child: ChildProcess, kind: K,
 }
 
 async function start(file: string, execArgv: string[], env: ServerEnv): Promise<ServerProcess> {
-  const child = fork(file, [JSON.stringify(env)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // In the app folder, as npm runs `npm start`: its relative --allow-fs-read=. means that folder.
+  const child = fork(file, [JSON.stringify(env)], { execArgv, cwd: APP_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let ready: Extract<FromServer, { kind: 'ready' }>;
   try {
     ready = await nextMessage(child, 'ready', START_TIMEOUT_MS);
@@ -81,9 +83,18 @@ async function start(file: string, execArgv: string[], env: ServerEnv): Promise<
   };
 }
 
+export interface ChariotOptions {
+  /**
+   * Under Node's permission model with the node flags of `npm start` (read from package.json),
+   * rather than with `--no-node-snapshot` alone. Default false.
+   */
+  readonly permission?: boolean;
+}
+
 /** chariot-exec with these configuration variables (PORT is always 0: an ephemeral port). */
-export function startChariot(env: ServerEnv): Promise<ServerProcess> {
-  return start(CHARIOT, ['--no-node-snapshot', '--expose-gc'], { ...env, PORT: '0' });
+export function startChariot(env: ServerEnv, options: ChariotOptions = {}): Promise<ServerProcess> {
+  const flags = options.permission === true ? npmStartFlags() : ['--no-node-snapshot'];
+  return start(CHARIOT, [...flags, '--expose-gc'], { ...env, PORT: '0' });
 }
 
 /** The fork-per-execution baseline server (bench/baselines/fork-server.ts). */

@@ -3,7 +3,7 @@
 // the whole process down (a test process must survive them), deadlines that turn a hang into
 // a failure, and the "bystander" execution another user runs during an attack.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type Serializable } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -154,7 +154,7 @@ export const expectExactStream = expectEntriesThenDone;
 
 // ---------------------------------------------------------------------------------------------
 // A server in a process of its own (`node dist/src/main.js`), for attacks that abort or hang
-// the process that runs them.
+// the process that runs them, and for the permission model that `npm start` puts it under.
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const USERS = Object.entries(PASSWORDS).map(([name, password]) => `${name}:${password}`).join(',');
@@ -167,21 +167,41 @@ export interface ServerProcess {
   exited(): string | undefined;
   /** Everything the process wrote to stdout and stderr. */
   output(): string;
+  /** Resolves with the output once it matches `pattern` (stderr may trail stdout); rejects if the process exits first. */
+  untilOutput(pattern: RegExp): Promise<string>;
   /** Resolves with how the process ended, or undefined if it is still running after `ms`. */
   waitExit(ms: number): Promise<string | undefined>;
   /** SIGKILL (a worker stuck in an isolate ignores everything else) and waits for the exit. */
   kill(): Promise<void>;
+  /** Sends `message` on the IPC channel (`ipc: true`) and resolves with the next message back. */
+  ask(message: Serializable): Promise<unknown>;
 }
 
-/** Starts `node --no-node-snapshot dist/src/main.js` on an ephemeral port with the test users. */
-export function spawnServer(env: Readonly<Record<string, string>>): Promise<ServerProcess> {
-  // Through sh only to switch core dumps off (an attack may abort the process), then exec'd:
-  // the child's pid is node's.
-  const child: ChildProcess = spawn('/bin/sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', process.execPath, '--no-node-snapshot', MAIN], {
-    cwd: tmpdir(),
+export interface SpawnOptions {
+  /** Node flags before the entry point. Default: `--no-node-snapshot` alone. */
+  readonly flags?: readonly string[];
+  /** Working folder. Default: the temp folder (relative flags need the app folder: npm-start.ts). */
+  readonly cwd?: string;
+  /** Opens an IPC channel to the process (the test probe answers on it). Default false. */
+  readonly ipc?: boolean;
+}
+
+/**
+ * `node <flags> dist/src/main.js` with PORT=0, the test users and `env`. Through sh only to
+ * switch core dumps off (an attack may abort the process), then exec'd: the child's pid is node's.
+ */
+function spawnMain(env: Readonly<Record<string, string>>, options: SpawnOptions): ChildProcess {
+  const flags = options.flags ?? ['--no-node-snapshot'];
+  return spawn('/bin/sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', process.execPath, ...flags, MAIN], {
+    cwd: options.cwd ?? tmpdir(),
     env: { PATH: process.env.PATH ?? '', PORT: '0', CHARIOT_USERS: USERS, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc === true ? ['ipc' as const] : [])],
   });
+}
+
+/** Starts the server on an ephemeral port with the test users; resolves once it listens. */
+export function spawnServer(env: Readonly<Record<string, string>>, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const child = spawnMain(env, options);
   let output = '';
   let exit: string | undefined;
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -201,6 +221,18 @@ export function spawnServer(env: Readonly<Record<string, string>>): Promise<Serv
         login: (user) => loginAs(url, user),
         exited: () => exit,
         output: () => output,
+        untilOutput: (pattern) => new Promise((resolveOutput, rejectOutput) => {
+          const check = (): void => {
+            if (!pattern.test(output)) return;
+            child.stdout!.off('data', check);
+            child.stderr!.off('data', check);
+            resolveOutput(output);
+          };
+          child.stdout!.on('data', check);
+          child.stderr!.on('data', check);
+          void exitedPromise.then(() => rejectOutput(new Error(`the server process exited (${exit}) before its output matched ${pattern}: ${output}`)));
+          check();
+        }),
         async waitExit(ms) {
           await within(ms, exitedPromise, 'exit').catch(() => undefined);
           return exit;
@@ -209,11 +241,45 @@ export function spawnServer(env: Readonly<Record<string, string>>): Promise<Serv
           if (exit === undefined) child.kill('SIGKILL');
           await exitedPromise;
         },
+        async ask(message) {
+          if (!child.connected) throw new Error('the server process has no IPC channel (spawn it with ipc: true)');
+          const answer = once(child, 'message');
+          const died = exitedPromise.then(() => {
+            throw new Error(`the server process exited (${exit}) before it answered ${JSON.stringify(message)}`);
+          });
+          died.catch(() => undefined);
+          child.send(message);
+          const [reply] = await Promise.race([answer, died]);
+          return reply;
+        },
       });
     };
     child.stdout!.on('data', onData);
     void exitedPromise.then(() => reject(new Error(`the server process exited before listening (${exit}): ${output}`)));
   });
+}
+
+/**
+ * Starts the server expecting it to refuse to start: its exit code and its standard error.
+ * Rejects (and kills it) if it starts listening instead.
+ */
+export async function spawnRefused(env: Readonly<Record<string, string>>, options: SpawnOptions = {}): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnMain(env, options);
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const started = new Promise<never>((_, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (!/listening on/.test(stdout)) return;
+      child.kill('SIGKILL');
+      reject(new Error(`the server process started instead of refusing to: ${stdout}${stderr}`));
+    });
+  });
+  started.catch(() => undefined);
+  const [code] = await Promise.race([exited, started]);
+  return { code, stderr };
 }
 
 /** What an HTTP call to a server process ended in: its answer, or how the process went away. */

@@ -70,10 +70,10 @@ const FAULTS: Readonly<Record<CrashKind, () => void>> = {
 
 /**
  * Collects this thread's dead isolated-vm handles while isolated-vm can still account for
- * them. On Node 26 a thread's exit runs one more garbage collection after isolated-vm has let
- * go of the thread (V8 14's CppHeap::StartDetachingIsolate), and a handle collected then
+ * them. A thread's exit runs one more garbage collection after isolated-vm has let go of the
+ * thread (on Node 26 from V8's CppHeap::StartDetachingIsolate), and a handle collected then
  * aborts the process: "IsolateEnvironment::GetCurrent(): Assertion `environment != nullptr'
- * failed" in ClassHandle::WeakCallback (seen in the test suite). Called only once this
+ * failed" in ClassHandle::WeakCallback (Node 24 and 26, after many executions: main.test.ts). Called only once this
  * thread's isolates are disposed, before it stops; V8's flag is on only for the moment it takes
  * to get its gc function (a context made meanwhile, in any thread, would have `gc` as a global).
  */

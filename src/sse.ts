@@ -114,9 +114,9 @@ class SseSubscriber implements SubscriberStats {
     // An id beyond the newest entry cannot have been seen: it counts as the newest, so the
     // entries still to come are sent rather than silently skipped.
     this.#cursor = Math.min(options.after, execution.logs.lastSeq);
-    // Progress describes a running execution: none after the end. A subscriber resuming after
-    // the latest progress's place has had it already.
-    if (execution.finished || execution.progressAfterSeq < options.after) this.#progressSeen = execution.progress;
+    // The latest progress comes in its place, live or on replay after the end; a subscriber
+    // resuming after that place has had it already.
+    if (execution.progressAfterSeq < options.after) this.#progressSeen = execution.progress;
   }
 
   get cursor(): number {

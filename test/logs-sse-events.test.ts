@@ -96,15 +96,21 @@ describe('GET /api/logs/:execId: event: progress', () => {
       { done: 'completed' },
     ]);
     expectBody(live, RETRY_MS);
-    // Progress is state of a running execution: a subscriber after the end gets none.
+    // A subscriber after the end replays the latest progress in its place.
     const late = await openToEnd(alice, `/api/logs/${id}`);
     expectEvents(late.events, [
       { seq: 1, message: 'start' },
       { seq: 2, message: 'a' },
       { seq: 3, message: 'b' },
+      { progress: 100, message: '{"done":true}' },
       { seq: 4, message: 'end' },
       { done: 'completed' },
     ]);
+    // Resumed after the end: the progress only when it came after the entry resumed from.
+    const afterThree = await openToEnd(alice, `/api/logs/${id}`, { 'Last-Event-ID': '3' });
+    expectEvents(afterThree.events, [{ progress: 100, message: '{"done":true}' }, { seq: 4, message: 'end' }, { done: 'completed' }]);
+    const afterFour = await openToEnd(alice, `/api/logs/${id}`, { 'Last-Event-ID': '4' });
+    expectEvents(afterFour.events, [{ done: 'completed' }]);
   });
 
   it('gives a subscriber who comes in while the script runs the latest progress in its place, and a resumed one only if it came after the id', async () => {

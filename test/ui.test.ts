@@ -155,10 +155,10 @@ describe('web UI (Chromium)', function () {
     expect(await page.locator('#result-value').textContent()).to.equal('"again"');
   });
 
-  it('lists the runs newest first with their status, and opening an older one replays its log and result', async () => {
+  it('lists the runs newest first with their status, and opening an older one replays its log, its latest progress and its result', async () => {
     const carol = await browser.newPage();
     await logIn(carol, server.url, 'carol');
-    await runScript(carol, 'logPrint("first run"); "one"');
+    await runScript(carol, 'logPrint("first run"); progress(40, "part"); "one"');
     await waitForStatus(carol, 'completed');
     await runScript(carol, 'logPrint("second run"); throw new Error("two")');
     await waitForStatus(carol, 'error');
@@ -166,11 +166,15 @@ describe('web UI (Chromium)', function () {
     // The list is refreshed when a run starts and when it ends: wait for the last refresh.
     await history.getByRole('button', { name: /^error: logPrint\("second run"\)/ }).waitFor();
     expect(await history.getByRole('button').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label')?.replace(/, [\d:]+$/, ''))))
-      .to.eql(['error: logPrint("second run"); throw new Error("two")', 'completed: logPrint("first run"); "one"']);
+      .to.eql(['error: logPrint("second run"); throw new Error("two")', 'completed: logPrint("first run"); progress(40, "part"); "one"']);
+    const bar = carol.getByRole('progressbar', { name: 'Script progress' });
+    expect(await bar.getAttribute('aria-valuetext'), 'the failed run reported no progress').to.equal('0%');
     await history.getByRole('button').nth(1).click();
     await waitForStatus(carol, 'completed');
     expect(await carol.locator('#result-value').textContent()).to.equal('"one"');
     expect(await logLines(carol)).to.eql(['INFO first run']);
+    // The replay brings the latest progress back.
+    expect(await bar.getAttribute('aria-valuetext')).to.equal('40%: part');
     await carol.close();
   });
 

@@ -95,6 +95,7 @@ describe('how a program runs', () => {
 
     it('adds the import() stand-in as a global only to programs that call import()', async () => {
       await expectCompleted(alice, 'Object.getOwnPropertyNames(globalThis).filter((name) => name.startsWith("__"))', [], 'array');
+      await expectCompleted(alice, 'import("x").catch(() => {}); Object.getOwnPropertyNames(globalThis).filter((name) => name.startsWith("__"))', ['__chariotImport'], 'array');
     });
   });
 

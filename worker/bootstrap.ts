@@ -233,7 +233,7 @@ export function install(
     defineProperty(global, name, { value: globals[name], writable: true, configurable: true, enumerable: false });
   }
   // WebAssembly memories live outside the V8 heap, where the memory limit does not see them;
-  // WebAssembly is not part of the language the service offers (ES2022).
+  // the service removes it (docs/API.md), the one built-in a program does not get.
   delete global.WebAssembly;
 
   // Held only until the program has run; the program never sees them.

@@ -216,7 +216,7 @@ class Run {
   start(program: PreparedProgram): Promise<Outcome> {
     const { limits } = this.task;
     this.#wallTimer = setTimeout(
-      () => this.end(errorOutcome('wall', `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms`)),
+      () => this.end(timeoutOutcome(limits, 'wall')),
       limits.wallMs,
     );
     void this.#call(async (timeout) => {

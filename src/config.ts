@@ -23,6 +23,8 @@ export interface Config {
   readonly threads: number;
   /** Executions running at once in one worker thread (awaiting ones hold no thread). Default 64. */
   readonly tasksPerThread: number;
+  /** Spare isolates each worker thread keeps warm for the next executions. Default 2. */
+  readonly spareIsolates: number;
   /** Executions waiting for a slot before the server answers 503. Default 1000. */
   readonly maxQueue: number;
   /** Unfinished executions per user before the server answers 429. Default 64. */
@@ -77,6 +79,7 @@ export const DEFAULTS = Object.freeze({
   port: 8087,
   host: '127.0.0.1',
   tasksPerThread: 64,
+  spareIsolates: 2,
   maxQueue: 1000,
   maxPerUser: 64,
   quarantineLimit: 8,
@@ -176,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionKeys: sessionKeys(env),
     threads: integer(env, 'CHARIOT_THREADS', availableParallelism(), 1, 256),
     tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread, 1, 10_000),
+    spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates, 0, 64),
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue, 0),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser, 1),
     quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit, 1, 1000),

@@ -13,6 +13,10 @@ export interface PoolOptions {
   readonly tasksPerThread: number;
   /** Test seam (src/test-probe.ts): the workers' probe channel; undefined in production. */
   readonly testProbeChannel: string | undefined;
+  /** Heap limit of each isolate, in MiB. */
+  readonly memoryMb: number;
+  /** Spare isolates each worker keeps warm, made off the request path. */
+  readonly spareIsolates: number;
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
@@ -34,7 +38,11 @@ export class WorkerPool {
   #stuck = false;
 
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
-    const workerData: WorkerConfig = { controlChannel: `chariot-control-${randomUUID()}`, probeChannel: options.testProbeChannel };
+    const workerData: WorkerConfig = {
+      controlChannel: `chariot-control-${randomUUID()}`,
+      probeChannel: options.testProbeChannel,
+      isolates: { memoryMb: options.memoryMb, spares: options.spareIsolates, kept: options.tasksPerThread },
+    };
     this.#control = new BroadcastChannel(workerData.controlChannel);
     this.#piscina = new Piscina<ExecTask, TaskResult>({
       filename: WORKER_FILE,

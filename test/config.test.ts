@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       users: [{ username: 'admin', password: 'admin' }],
       usingDefaultUsers: true,
       tasksPerThread: DEFAULTS.tasksPerThread,
+      spareIsolates: 2,
       maxQueue: 1000,
       maxPerUser: 64,
       quarantineLimit: 8,
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
       CHARIOT_USERS: 'alice:secret,bob:pa:ss',
       CHARIOT_BODY_LIMIT: '512kb',
       CHARIOT_THREADS: '3',
+      CHARIOT_SPARE_ISOLATES: '0',
       CHARIOT_SSE_PING_MS: '50',
       CHARIOT_SSE_RETRY_MS: '0',
       CHARIOT_SESSION_KEYS: 'a-key-of-sixteen-chars,another-long-enough-key',
@@ -45,6 +47,7 @@ describe('loadConfig', () => {
     expect(config.usingDefaultUsers).to.equal(false);
     expect(config.bodyLimitBytes).to.equal(512 * 1024);
     expect(config.threads).to.equal(3);
+    expect(config.spareIsolates).to.equal(0);
     expect({ ssePingMs: config.ssePingMs, sseRetryMs: config.sseRetryMs }).to.eql({ ssePingMs: 50, sseRetryMs: 0 });
     expect(config.sessionKeys).to.deep.equal(['a-key-of-sixteen-chars', 'another-long-enough-key']);
   });
@@ -53,6 +56,7 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty"'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000'],
     [{ CHARIOT_THREADS: '0' }, 'CHARIOT_THREADS must be between 1 and 256, got 0'],
+    [{ CHARIOT_SPARE_ISOLATES: '65' }, 'CHARIOT_SPARE_ISOLATES must be between 0 and 64, got 65'],
     [{ CHARIOT_QUARANTINE_LIMIT: '0' }, 'CHARIOT_QUARANTINE_LIMIT must be between 1 and 1000, got 0'],
     [{ CHARIOT_CPU_MS: '-5' }, 'CHARIOT_CPU_MS must be a whole number, got "-5"'],
     [{ CHARIOT_BODY_LIMIT: 'lots' }, 'CHARIOT_BODY_LIMIT must be a size such as 1mb, 512kb or 1048576, got "lots"'],

@@ -1,6 +1,6 @@
 // The Piscina task: runs one execution in this worker thread and reports over parentPort.
 //
-//   Piscina task (ExecTask) ──► runExecution ──► Sandbox.execute ──► tenant isolate, fresh Context
+//   Piscina task (ExecTask) ──► runExecution ──► Sandbox.execute ──► an isolate of its own, fresh Context
 //                                                     │ flush/progress (batched in the isolate)
 //   parentPort ◄── 'started' · 'logs' · 'progress' ◄──┘ OutputRelay (caps log volume)
 //   parentPort ◄── 'ended' (outcome)                   after the last output of the execution
@@ -28,8 +28,8 @@ const permission = process.permission as (NodeJS.ProcessPermission & { drop(scop
 permission?.drop('addon');
 permission?.drop('worker');
 
-const sandbox = new Sandbox((message, count) => post({ kind: 'quarantined', threadId, count, message }));
 const config = workerData as WorkerConfig;
+const sandbox = new Sandbox(config.isolates, (message, count) => post({ kind: 'quarantined', threadId, count, message }));
 
 const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {

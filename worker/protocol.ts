@@ -34,7 +34,7 @@ export interface ExecutionLimits {
 
 export interface ExecTask {
   readonly execId: string;
-  /** Executions of one owner share an isolate per worker; different owners never do. */
+  /** An isolate serves one owner's executions only, one at a time. */
   readonly owner: string;
   readonly program: string;
   readonly limits: ExecutionLimits;
@@ -105,6 +105,15 @@ export interface WorkerConfig {
    * the worker loads worker/probe.ts; unset (always in production), nothing of it exists.
    */
   readonly probeChannel: string | undefined;
+  /** What the worker's isolates are made with and how many it keeps (worker/isolate-pool.ts). */
+  readonly isolates: {
+    /** Heap limit of each isolate, in MiB (CHARIOT_MEMORY_MB). */
+    readonly memoryMb: number;
+    /** Spare isolates kept warm (CHARIOT_SPARE_ISOLATES). */
+    readonly spares: number;
+    /** Isolates kept for their owners' next executions, at most (CHARIOT_TASKS_PER_THREAD). */
+    readonly kept: number;
+  };
 }
 
 /**

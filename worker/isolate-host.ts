@@ -1,0 +1,129 @@
+// One isolate of a worker thread, with the bootstrap compiled in it and the queue of calls
+// into it. It serves one execution at a time: made fresh as a spare (no owner yet), then it
+// belongs to the owner of the first execution it serves, and only that owner's next
+// executions may have it again (isolate-pool.ts decides when).
+import ivm from 'isolated-vm';
+import { BOOTSTRAP_SOURCE } from './bootstrap.js';
+
+/** Told when isolated-vm reports a fatal V8 error in the isolate, or a call never returned. */
+export type CatastropheListener = (host: IsolateHost, message: string) => void;
+
+/** Told, once, that the isolate serving an execution was set aside: the execution ends with it. */
+export type LostListener = (message: string) => void;
+
+/** Heap of an isolate, in bytes, at or under which it may serve its owner's next execution. */
+export const REUSE_HEAP_BYTES = 8 * 1024 * 1024;
+
+export class IsolateHost {
+  readonly isolate: ivm.Isolate;
+  readonly memoryMb: number;
+  readonly #bootstrap: ivm.Script;
+  readonly #onCatastrophe: CatastropheListener;
+  #onLost: LostListener | undefined;
+  #owner: string | undefined;
+  #tail: Promise<void> = Promise.resolve();
+  #busy = false;
+  #idleSince = Date.now();
+  #disposedByHost = false;
+  #quarantined = false;
+
+  constructor(memoryMb: number, onCatastrophe: CatastropheListener) {
+    this.memoryMb = memoryMb;
+    this.#onCatastrophe = onCatastrophe;
+    // Without onCatastrophicError, a fatal V8 error inside the isolate aborts the whole process.
+    // With it, isolated-vm parks the isolate's thread for good instead and calls us back.
+    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (message) => this.#onCatastrophe(this, message) });
+    this.#bootstrap = this.isolate.compileScriptSync(BOOTSTRAP_SOURCE);
+  }
+
+  get bootstrap(): ivm.Script {
+    return this.#bootstrap;
+  }
+
+  /** The user whose executions this isolate serves; undefined while it is a spare. */
+  get owner(): string | undefined {
+    return this.#owner;
+  }
+
+  /** Gives the isolate to `owner`'s execution; a spare becomes theirs for good. */
+  claim(owner: string, onLost: LostListener): void {
+    if (this.#owner !== undefined && this.#owner !== owner) throw new Error('an isolate serves one user only');
+    this.#owner = owner;
+    this.#onLost = onLost;
+    this.#busy = true;
+  }
+
+  /** The execution it served has ended and its context is released. */
+  unclaim(): void {
+    this.#onLost = undefined;
+    this.#busy = false;
+    this.#idleSince = Date.now();
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  idleFor(now: number): number {
+    return this.#busy ? 0 : now - this.#idleSince;
+  }
+
+  /** True when this code disposed the isolate (a cancel, a limit, a shutdown), not the heap limit. */
+  get disposedByHost(): boolean {
+    return this.#disposedByHost;
+  }
+
+  /** True once a catastrophic error parked the isolate: no call into it will ever return. */
+  get quarantined(): boolean {
+    return this.#quarantined;
+  }
+
+  get usable(): boolean {
+    return !this.isolate.isDisposed && !this.#quarantined;
+  }
+
+  /** True when its heap is small enough to keep for the owner's next execution. */
+  get small(): boolean {
+    return this.isolate.getHeapStatisticsSync().total_heap_size <= REUSE_HEAP_BYTES;
+  }
+
+  dispose(): void {
+    if (this.isolate.isDisposed || this.#quarantined) return;
+    this.#disposedByHost = true;
+    this.isolate.dispose();
+  }
+
+  /** Settles once every call queued so far has finished (a disposed isolate fails them fast). */
+  settled(): Promise<void> {
+    return this.#tail;
+  }
+
+  /** Runs `job` after every call queued before it; skipped once the isolate is gone. */
+  enqueue(job: () => Promise<void> | void): Promise<void> {
+    const next = this.#tail.then(async () => {
+      if (this.isolate.isDisposed) return;
+      await job();
+    });
+    this.#tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** A call that never returned, and no catastrophic error was reported: treated as one. */
+  stuck(message: string): void {
+    this.#onCatastrophe(this, message);
+  }
+
+  /**
+   * After a catastrophic error: the call in flight never returns and the isolate cannot be
+   * disposed (its thread holds it), so it is left alone for good, and the execution it serves
+   * is told. False when it was already.
+   */
+  quarantine(message: string): boolean {
+    if (this.#quarantined) return false;
+    this.#quarantined = true;
+    const lost = this.#onLost;
+    this.#onLost = undefined;
+    lost?.(message);
+    return true;
+  }
+}

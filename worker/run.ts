@@ -1,0 +1,282 @@
+// One execution in its own isolate: a fresh Context with the script globals, its timers, the
+// CPU time it used, and its outcome.
+//
+// Every entry into the isolate is a call made through the isolate's queue, one at a time, with
+// a timeout of min(CPU left, wall-clock left): the initial `run(program)` and each `wake(id)`
+// when a `sleep()` timer fires. Microtasks run inside the call that queued them, so the timeout
+// bounds them too, and the isolate's CPU time read before and after each call is this
+// execution's. A Run that awaits holds no thread: it is only a Context and a timer until its
+// next call. Whatever ends it (a limit, a memory bomb, a cancel, a fatal V8 error) ends its
+// isolate at most: no other execution is in it.
+import ivm from 'isolated-vm';
+import type { OutputTuple, SandboxEntryPoints } from './bootstrap.js';
+import type { IsolateHost } from './isolate-host.js';
+import { cutMessage } from './output.js';
+import {
+  describeCompileError, describeRejection, errorOutcome, isTimeout, memoryOutcome, quarantineOutcome, timeoutOutcome,
+} from './outcomes.js';
+import { IMPORT_STAND_IN, type PreparedProgram } from './program.js';
+import type { ExecTask, Outcome } from './protocol.js';
+
+/** Where a Run's output goes (see output.ts). */
+export interface OutputSink {
+  output(batch: readonly OutputTuple[]): void;
+}
+
+/**
+ * Told once the Run has ended and its Context is released: `clean` when the program settled
+ * in a call that returned, with no limit hit and no sleep left pending, so the isolate may
+ * serve its owner's next execution.
+ */
+export type FinishListener = (host: IsolateHost, clean: boolean) => void;
+
+/** Sleeps one Run may have pending at once; more ends it (a guard for the host's timers). */
+const MAX_PENDING_SLEEPS = 10_000;
+/** How long past its timeout a call into an isolate may go before the isolate is set aside. */
+const STUCK_CALL_GRACE_MS = 10_000;
+const MS = 1_000_000n;
+/** The program's file name in stack traces and syntax errors. */
+const PROGRAM_FILE = 'program.js';
+/** Output kind of an ERROR entry (see bootstrap.ts). */
+const ERROR_KIND = 3;
+
+export class Run {
+  readonly task: ExecTask;
+  readonly done: Promise<Outcome>;
+  readonly #host: IsolateHost;
+  readonly #sink: OutputSink;
+  readonly #onFinish: FinishListener;
+  readonly #deadline: number;
+  readonly #sleepTimers = new Set<NodeJS.Timeout>();
+  #resolve!: (outcome: Outcome) => void;
+  #ended = false;
+  /** True while one of this Run's calls is inside the isolate. */
+  #inCall = false;
+  /** The program's own outcome, taken when the call it settled in returns. */
+  #settled: Outcome | undefined;
+  #cpuUsed = 0n;
+  #wallTimer: NodeJS.Timeout | undefined;
+  #context: ivm.Context | undefined;
+  #script: ivm.Script | undefined;
+  #entry: { run: ivm.Reference; wake: ivm.Reference; drain: ivm.Reference } | undefined;
+
+  constructor(task: ExecTask, host: IsolateHost, sink: OutputSink, onFinish: FinishListener) {
+    this.task = task;
+    this.#host = host;
+    this.#sink = sink;
+    this.#onFinish = onFinish;
+    this.#deadline = Date.now() + task.limits.wallMs;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    host.claim(task.owner, (message) => this.end(quarantineOutcome(task.limits, message)));
+  }
+
+  start(program: PreparedProgram): Promise<Outcome> {
+    const { limits } = this.task;
+    this.#wallTimer = setTimeout(() => this.end(timeoutOutcome(limits, 'wall')), limits.wallMs);
+    void this.#call(async (timeout) => {
+      const refused = this.#open(program);
+      if (refused === undefined) {
+        await this.#entry!.run.apply(undefined, [], { timeout });
+      } else {
+        // A SyntaxError leaves the isolate as it was; the heap limit reached while compiling
+        // or installing, or a failure of the install, does not.
+        this.end(refused, refused.status === 'error' && refused.reason === 'syntax');
+      }
+    });
+    return this.done;
+  }
+
+  /**
+   * Ends the Run once; its Context is released after the call in flight, if any, returns, and
+   * then the isolate is handed back (`clean`: it may serve the owner again).
+   */
+  end(outcome: Outcome, clean = false): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#wallTimer);
+    for (const timer of this.#sleepTimers) clearTimeout(timer);
+    this.#sleepTimers.clear();
+    void this.#host.enqueue(() => this.#release()).then(() => this.#onFinish(this.#host, clean));
+    this.#resolve(outcome);
+  }
+
+  cancel(): void {
+    if (this.#ended) return;
+    // A Run that is computing can only be stopped by disposing its isolate (isolated-vm has no
+    // way to interrupt one call); no other execution is in it.
+    this.end({ status: 'cancelled' });
+    if (this.#inCall) this.#host.dispose();
+  }
+
+  /**
+   * Compiles the program, creates the Context and installs the script globals (the isolate is
+   * idle: we hold the queue). A program that does not compile is refused with its SyntaxError.
+   */
+  #open(program: PreparedProgram): Outcome | undefined {
+    const { limits } = this.task;
+    const { isolate } = this.#host;
+    let script: ivm.Script;
+    try {
+      script = isolate.compileScriptSync(program.source, { filename: PROGRAM_FILE });
+    } catch (error) {
+      if (isolate.isDisposed) return memoryOutcome(limits);
+      return errorOutcome('syntax', cutMessage(describeCompileError(error), limits.logMessageLimit));
+    }
+    this.#script = script;
+    try {
+      this.#install(script, program.callsImport);
+    } catch (error) {
+      if (isolate.isDisposed) return memoryOutcome(limits);
+      return errorOutcome('internal', `Sandbox failure: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return undefined;
+  }
+
+  /** A fresh Context with the script globals, and the bootstrap's entry points into it. */
+  #install(script: ivm.Script, callsImport: boolean): void {
+    const { limits } = this.task;
+    const context = this.#host.isolate.createContextSync();
+    this.#context = context;
+    const install = this.#host.bootstrap.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+    const api = install.applySync(undefined, [
+      new ivm.Callback((batch: OutputTuple[]) => this.#output(batch)),
+      new ivm.Callback((id: number, ms: number) => this.#sleep(id, ms)),
+      new ivm.Callback((ok: boolean, typeOrMessage: string, json: string) => this.#settle(ok, typeOrMessage, json)),
+      new ivm.ExternalCopy({
+        messageLimit: limits.logMessageLimit,
+        resultLimitChars: limits.resultLimitBytes,
+        batchEntries: 256,
+        flushIntervalMs: 5,
+        importStandIn: callsImport ? IMPORT_STAND_IN : '',
+      }).copyInto(),
+      script,
+      context,
+    ], { result: { reference: true } }) as ivm.Reference<SandboxEntryPoints>;
+    install.release();
+    this.#entry = {
+      run: api.getSync('run', { reference: true }),
+      wake: api.getSync('wake', { reference: true }),
+      drain: api.getSync('drain', { reference: true }),
+    };
+    api.release();
+  }
+
+  /** One call into the isolate on this Run's behalf, timed and charged to it. */
+  #call(invoke: (timeout: number) => Promise<void>): Promise<void> {
+    return this.#host.enqueue(async () => {
+      if (this.#ended) return;
+      const { isolate } = this.#host;
+      const cpuLeft = this.task.limits.cpuMs - Number(this.#cpuUsed / MS);
+      const wallLeft = this.#deadline - Date.now();
+      const binding = cpuLeft <= wallLeft ? 'cpu' : 'wall';
+      const before = isolate.cpuTime;
+      const timeout = Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft)));
+      // isolated-vm reports a call that will not stop 5 s after its timeout as catastrophic;
+      // seen once, an isolate parked by a fatal error reported nothing at all. Past this, the
+      // isolate is set aside either way.
+      const watchdog = setTimeout(() => this.#host.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS);
+      const started = performance.now();
+      let rejection: { readonly reason: unknown } | undefined;
+      this.#inCall = true;
+      try {
+        await invoke(timeout);
+      } catch (error) {
+        if (!this.#survives(error, performance.now() - started >= timeout - 1, binding)) return;
+        rejection = { reason: error };
+      } finally {
+        this.#inCall = false;
+        clearTimeout(watchdog);
+        if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
+      }
+      if (this.#ended) return;
+      // What the program logged in the microtasks at the end of the call (once it settled,
+      // the bootstrap sends each entry at once), then the rejection nothing handled by then
+      // (as a console would report it), then its end if it settled: the program's own result
+      // decides its status.
+      if (!this.#settled) this.#drain();
+      if (rejection !== undefined) this.#output([[Date.now(), ERROR_KIND, `Uncaught (in promise) ${describeRejection(rejection.reason)}`, -1]]);
+      if (this.#settled) this.end(this.#settled, this.#sleepTimers.size === 0);
+    });
+  }
+
+  /**
+   * Decides what a failed call means. The entry points catch whatever the program throws, so
+   * a call fails only when the isolate was disposed (by a cancel or at the heap limit), when
+   * its timeout stopped it, or when a promise was rejected with no handler by the end of it:
+   * isolated-vm then fails the call with the first such rejection's reason. Only that last
+   * case leaves the Run going (true). The message of a timeout is matched only when the call
+   * did last that long: a program can reject a promise with any message it likes.
+   */
+  #survives(error: unknown, ranItsTimeout: boolean, binding: 'cpu' | 'wall'): boolean {
+    const { isolate } = this.#host;
+    // A cancel or shutdown disposed the isolate and has decided the outcome.
+    if (this.#host.disposedByHost) return false;
+    if (isolate.isDisposed) {
+      // isolated-vm disposed it at the heap limit.
+      this.end(memoryOutcome(this.task.limits));
+      return false;
+    }
+    if (!(ranItsTimeout && isTimeout(error))) return true;
+    // A call stopped by its timeout can leave reactions queued in the isolate, with no limit
+    // of their own: the isolate is disposed, not used again.
+    this.end(timeoutOutcome(this.task.limits, binding));
+    this.#host.dispose();
+    return false;
+  }
+
+  /** Delivers what the program logged in microtasks since its last flush. */
+  #drain(): void {
+    const batch = this.#entry!.drain.applySync(undefined, [], { result: { copy: true }, timeout: 1000 }) as OutputTuple[];
+    if (batch.length > 0) this.#output(batch);
+  }
+
+  #output(batch: readonly OutputTuple[]): void {
+    if (!this.#ended) this.#sink.output(batch);
+  }
+
+  #sleep(id: number, ms: number): void {
+    if (this.#ended) return;
+    if (this.#sleepTimers.size >= MAX_PENDING_SLEEPS) {
+      this.end(errorOutcome('script', `Too many pending sleep() calls: at most ${MAX_PENDING_SLEEPS} at once`));
+      return;
+    }
+    const delay = Math.min(ms, Math.max(0, this.#deadline - Date.now()) + 1);
+    const timer = setTimeout(() => {
+      this.#sleepTimers.delete(timer);
+      void this.#call(async (timeout) => {
+        await this.#entry!.wake.apply(undefined, [id], { timeout });
+      });
+    }, delay);
+    this.#sleepTimers.add(timer);
+  }
+
+  #settle(ok: boolean, typeOrMessage: string, json: string): void {
+    if (this.#settled) return;
+    this.#settled = this.#outcomeOf(ok, typeOrMessage, json);
+  }
+
+  #outcomeOf(ok: boolean, typeOrMessage: string, json: string): Outcome {
+    if (!ok) {
+      const reason = /^The result|^Result size/.test(typeOrMessage) ? 'result' : 'script';
+      return errorOutcome(reason, cutMessage(typeOrMessage, this.task.limits.logMessageLimit));
+    }
+    const { resultLimitBytes } = this.task.limits;
+    if (Buffer.byteLength(json) > resultLimitBytes) {
+      return errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`);
+    }
+    return { status: 'completed', type: typeOrMessage as Extract<Outcome, { status: 'completed' }>['type'], json };
+  }
+
+  #release(): void {
+    if (this.#entry) {
+      this.#entry.run.release();
+      this.#entry.wake.release();
+      this.#entry.drain.release();
+      this.#entry = undefined;
+    }
+    this.#script?.release();
+    this.#script = undefined;
+    this.#context?.release();
+    this.#context = undefined;
+  }
+}

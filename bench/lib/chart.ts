@@ -27,9 +27,10 @@ interface SpeedUpPoint {
 }
 
 function latencyPoints(result: BenchResult): LatencyPoint[] {
-  return (result.throughput?.levels ?? []).flatMap((level) => Object.entries(level.targets).flatMap(([target, r]) => [
-    { concurrency: level.concurrency, target: TARGET_LABELS[target] ?? target, percentile: 'p50', ms: r.latency.p50Ms },
-    { concurrency: level.concurrency, target: TARGET_LABELS[target] ?? target, percentile: 'p99', ms: r.latency.p99Ms },
+  const label = (target: string): string => (target === 'chariotAgainst' ? `${result.throughput?.against} /api/execute` : TARGET_LABELS[target] ?? target);
+  return (result.throughput?.levels ?? []).flatMap((level) => Object.entries(level.targets).flatMap(([target, r]) => r === null ? [] : [
+    { concurrency: level.concurrency, target: label(target), percentile: 'p50', ms: r.latency.p50Ms },
+    { concurrency: level.concurrency, target: label(target), percentile: 'p99', ms: r.latency.p99Ms },
   ]).filter((point) => point.ms > 0));
 }
 

@@ -1,6 +1,7 @@
 // The terminal report: one table per scenario, every figure of ours beside its ratio to a
 // baseline measured in the same run.
 import type { BenchResult } from './result.js';
+import type { Comparison, ThroughputLevel } from '../scenarios/throughput.js';
 import { fixed, table, times } from './table.js';
 
 const TARGET_NAMES = {
@@ -11,18 +12,22 @@ const TARGET_NAMES = {
 } as const;
 
 function throughput(result: NonNullable<BenchResult['throughput']>): string {
-  const rows = result.levels.flatMap((level) => (Object.keys(TARGET_NAMES) as (keyof typeof TARGET_NAMES)[]).map((target) => {
-    const r = level.targets[target];
+  const names: [keyof ThroughputLevel['targets'], string][] = Object.entries(TARGET_NAMES) as [keyof typeof TARGET_NAMES, string][];
+  if (result.against !== null) names.splice(1, 0, ['chariotAgainst', `${result.against} /api/execute`]);
+  const pair = (c: Comparison | null | undefined): string => (c ? `${times(c.rps)} / ${times(c.p50)}` : '');
+  const rows = result.levels.flatMap((level) => names.map(([target, name]) => {
+    const r = level.targets[target]!;
     const ratios = target === 'chariotSync' || target === 'chariotAsync' ? level.ratios[target] : undefined;
     const failed = Object.values(r.failures).reduce((sum, n) => sum + n, 0);
-    return [
-      String(level.concurrency), TARGET_NAMES[target], r.rps, r.latency.p50Ms, r.latency.p90Ms, r.latency.p99Ms, r.latency.maxMs, failed,
-      ratios ? `${times(ratios.vsRawIsolate.rps)} / ${times(ratios.vsRawIsolate.p50)}` : '',
-      ratios ? `${times(ratios.vsForkServer.rps)} / ${times(ratios.vsForkServer.p50)}` : '',
+    const row = [
+      String(level.concurrency), name, r.rps, r.latency.p50Ms, r.latency.p90Ms, r.latency.p99Ms, r.latency.maxMs, failed,
+      pair(ratios?.vsRawIsolate), pair(ratios?.vsForkServer),
     ];
+    return result.against === null ? row : [...row, pair(target === 'chariotSync' ? level.ratios.chariotSync.vsAgainst : null)];
   }));
+  const headers = ['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server'];
   return `Scenario 1: trivial executions (\`${result.program}\`), closed loop; latency in ms; ratios are req/s / p50 latency\n`
-    + table(['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server'], rows);
+    + table(result.against === null ? headers : [...headers, `vs ${result.against}`], rows);
 }
 
 function logLatency(result: NonNullable<BenchResult['logLatency']>): string {

@@ -1,5 +1,5 @@
 // `npm run bench`: the load-benchmarking harness. Starts chariot-exec (and the baselines) on
-// ephemeral ports, runs the five scenarios one after the other, prints one table per
+// ephemeral ports, runs the six scenarios one after the other, prints one table per
 // scenario, and writes bench/results/<timestamp>.json (every figure, and the machine),
 // <timestamp>.txt (the tables) and <timestamp>.svg (the chart).
 //
@@ -9,7 +9,7 @@
 //   --out DIR                          where to write the files (default bench/results)
 //   --only throughput,fanOut           run some scenarios only (the others are null in the JSON)
 //   --against <git-ref>                also measure that commit's build (a temporary git worktree,
-//                                      lib/builds.ts) in scenario 1, beside this checkout's
+//                                      lib/builds.ts) in scenarios 1 and 6, beside this checkout's
 //
 // The load generator and the subscribers run in this process; each server under test runs
 // in a child process of its own (lib/processes.ts); the raw-isolate baseline runs in worker
@@ -29,11 +29,12 @@ import { runAdmission } from './scenarios/admission.js';
 import { runCpuScaling } from './scenarios/cpu-scaling.js';
 import { runFanOut } from './scenarios/fan-out.js';
 import { runLogLatency } from './scenarios/log-latency.js';
+import { runMemory } from './scenarios/memory.js';
 import { runThroughput } from './scenarios/throughput.js';
 
-const SCENARIOS = ['throughput', 'logLatency', 'fanOut', 'cpuScaling', 'admission'] as const;
+const SCENARIOS = ['throughput', 'logLatency', 'fanOut', 'cpuScaling', 'admission', 'memory'] as const;
 /** The scenarios that measure the --against build too. */
-const AGAINST_SCENARIOS: readonly Scenario[] = ['throughput'];
+const AGAINST_SCENARIOS: readonly Scenario[] = ['throughput', 'memory'];
 type Scenario = (typeof SCENARIOS)[number];
 
 const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -103,6 +104,7 @@ async function measure({ profile, out, only }: Options, started: Date, against: 
   const fanOut = await scenario('fanOut', '3. Fan-out', () => runFanOut(profile, machine, log));
   const cpuScaling = await scenario('cpuScaling', '4. CPU-heavy scaling', () => runCpuScaling(profile, log));
   const admission = await scenario('admission', '5. Admission under overload', () => runAdmission(profile, log));
+  const memory = await scenario('memory', '6. Memory per idle spare and per running execution', () => runMemory(profile, log, against));
 
   const finished = new Date();
   const base = stamp(started);
@@ -122,7 +124,8 @@ async function measure({ profile, out, only }: Options, started: Date, against: 
     fanOut,
     cpuScaling,
     admission,
-    files: { table: `${base}.txt`, chart: throughput || cpuScaling ? `${base}.svg` : null },
+    memory,
+    files: { table: `${base}.txt`, chart: throughput || cpuScaling || memory ? `${base}.svg` : null },
   };
   const text = report(result);
   await mkdir(out, { recursive: true });

@@ -20,8 +20,15 @@ const LOAD: Shape = { concurrency: 'number', ok: 'number', failures: 'record', d
 const COMPARISON: Shape = { rps: 'number|null', p50: 'number|null', p99: 'number|null' };
 const CPU_RUN: Shape = { batchMs: 'number', executionsPerS: 'number', speedUp: 'number' };
 const HEALTHZ: Shape = { latency: SUMMARY, failures: 'number', maxRunning: 'number', maxQueued: 'number' };
-/** The whole JSON. `against`: run with --against (its fields are null otherwise). */
-const resultShape = (against: boolean): { readonly [field: string]: Shape } => ({
+const MEMORY: Shape = { rssBytes: 'number', heapUsedBytes: 'number' };
+const SPARES: Shape = { none: MEMORY, more: MEMORY, rssPerSpareBytes: 'number', heapPerSpareBytes: 'number', defaultVsNoneRssBytes: 'number' };
+const RUNNING: Shape = { before: MEMORY, during: MEMORY, rssPerExecutionBytes: 'number', heapPerExecutionBytes: 'number' };
+
+/**
+ * The whole JSON. `against`: run with --against (its fields are null otherwise);
+ * `againstReadsSpares`: that build reads CHARIOT_SPARE_ISOLATES (its spare figures are null otherwise).
+ */
+const resultShape = (against: boolean, againstReadsSpares = false): { readonly [field: string]: Shape } => ({
   schemaVersion: 'number',
   profile: 'string',
   command: 'string',
@@ -117,6 +124,22 @@ const resultShape = (against: boolean): { readonly [field: string]: Shape } => (
       healthzP99VsIdle: 'number|null',
     },
   },
+  memory: {
+    program: 'string',
+    threads: 'number',
+    settleMs: 'number',
+    serverEnv: 'record',
+    against: against ? 'string' : 'null',
+    readsSpareVariable: { chariot: 'boolean', chariotAgainst: against ? 'boolean' : 'null' },
+    idle: { chariot: MEMORY, chariotAgainst: against ? MEMORY : 'null', rssVsAgainst: against ? 'number|null' : 'null' },
+    spares: { perThread: 'number', chariot: SPARES, chariotAgainst: againstReadsSpares ? SPARES : 'null' },
+    running: [{
+      executions: 'number',
+      chariot: RUNNING,
+      chariotAgainst: against ? RUNNING : 'null',
+      rssPerExecutionVsAgainst: against ? 'number|null' : 'null',
+    }],
+  },
   files: { table: 'string', chart: 'string|null' },
 });
 
@@ -140,7 +163,7 @@ function mismatches(value: unknown, shape: Shape, path: string): string[] {
 }
 
 interface Written {
-  readonly json: Record<string, unknown> & { profile: string; files: { table: string; chart: string } };
+  readonly json: Record<string, unknown> & { profile: string; files: { table: string; chart: string }; memory: { readsSpareVariable: { chariotAgainst: boolean | null } } };
   readonly table: string;
   readonly svg: string;
 }
@@ -176,18 +199,19 @@ describe('npm run bench (smoke test, tiny profile)', function () {
     const { json, table, svg } = await runHarness(out);
     expect(mismatches(json, resultShape(false), 'result')).to.deep.equal([]);
     expect(json.profile).to.equal('tiny');
-    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5']) expect(table).to.include(heading);
+    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5', 'Scenario 6']) expect(table).to.include(heading);
     expect(svg).to.match(/^<svg[\s\S]*<\/svg>$/);
   });
 
-  it('--against HEAD measures that build beside this one in scenario 1, with the ratios, and removes its worktree', async () => {
+  it('--against HEAD measures that build beside this one in scenarios 1 and 6, with the ratios, and removes its worktree', async () => {
     const before = await worktrees();
-    const { json, table } = await runHarness(out, '--only', 'throughput', '--against', 'HEAD');
+    const { json, table } = await runHarness(out, '--only', 'throughput,memory', '--against', 'HEAD');
+    const readsSpares = json.memory.readsSpareVariable.chariotAgainst === true;
     const leftOut = { logLatency: 'null', fanOut: 'null', cpuScaling: 'null', admission: 'null' } as const;
-    expect(mismatches(json, { ...resultShape(true), ...leftOut }, 'result')).to.deep.equal([]);
+    expect(mismatches(json, { ...resultShape(true, readsSpares), ...leftOut }, 'result')).to.deep.equal([]);
     const { label } = json.against as { label: string };
     expect(label).to.match(/^chariot@[0-9a-f]{7,}$/);
-    expect(table).to.include(`${label} /api/execute`).and.to.include(`vs ${label}`);
+    expect(table).to.include(`${label} /api/execute`).and.to.include(`vs ${label}`).and.to.include('new / old');
     expect(await worktrees()).to.deep.equal(before);
   });
 });

@@ -151,3 +151,17 @@ export async function prepareAgainst(ref: string, log: (line: string) => void): 
     throw error;
   }
 }
+
+/**
+ * Whether a build's server reads the configuration variable `name`: its name appears in the
+ * files of src/ or worker/ (tracked or not) of that checkout.
+ */
+export async function buildReads(build: ChariotBuild, name: string): Promise<boolean> {
+  try {
+    await run('git', ['-C', build.root, 'grep', '--quiet', '--untracked', '--fixed-strings', name, '--', 'src', 'worker']);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 1) return false;
+    throw error;
+  }
+}

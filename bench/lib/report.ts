@@ -2,7 +2,7 @@
 // baseline measured in the same run.
 import type { BenchResult } from './result.js';
 import type { Comparison, ThroughputLevel } from '../scenarios/throughput.js';
-import { fixed, table, times } from './table.js';
+import { fixed, table, times, type Cell } from './table.js';
 
 const TARGET_NAMES = {
   chariotSync: 'chariot /api/execute',
@@ -10,6 +10,8 @@ const TARGET_NAMES = {
   forkServer: 'fork per execution',
   rawIsolate: 'raw isolate (no HTTP)',
 } as const;
+
+const MIB = 1024 * 1024;
 
 function throughput(result: NonNullable<BenchResult['throughput']>): string {
   const names: [keyof ThroughputLevel['targets'], string][] = Object.entries(TARGET_NAMES) as [keyof typeof TARGET_NAMES, string][];
@@ -74,6 +76,30 @@ function admission(result: NonNullable<BenchResult['admission']>): string {
     + table(['figure', 'value', 'against'], rows);
 }
 
+function memory(result: NonNullable<BenchResult['memory']>): string {
+  const other = result.against;
+  const mib = (bytes: number | undefined): Cell => (bytes === undefined ? null : bytes / MIB);
+  const row = (figure: string, ours: number, theirs: number | undefined, ratioOf: number | null): Cell[] =>
+    other === null ? [figure, mib(ours)] : [figure, mib(ours), mib(theirs), times(ratioOf)];
+  const rows: Cell[][] = [
+    row('idle after warm-up: RSS', result.idle.chariot.rssBytes, result.idle.chariotAgainst?.rssBytes, result.idle.rssVsAgainst),
+    row('idle after warm-up: main-thread heap', result.idle.chariot.heapUsedBytes, result.idle.chariotAgainst?.heapUsedBytes, null),
+    row(`RSS with ${result.spares.perThread} spares per thread − with 0, per spare`, result.spares.chariot.rssPerSpareBytes, result.spares.chariotAgainst?.rssPerSpareBytes, null),
+    row('RSS with the default spares − with 0', result.spares.chariot.defaultVsNoneRssBytes, result.spares.chariotAgainst?.defaultVsNoneRssBytes, null),
+    ...result.running.flatMap((level) => [
+      row(`${level.executions} running: RSS`, level.chariot.during.rssBytes, level.chariotAgainst?.during.rssBytes, null),
+      row(`${level.executions} running: RSS per execution`, level.chariot.rssPerExecutionBytes, level.chariotAgainst?.rssPerExecutionBytes, level.rssPerExecutionVsAgainst),
+      row(`${level.executions} running: main-thread heap per execution`, level.chariot.heapPerExecutionBytes, level.chariotAgainst?.heapPerExecutionBytes, null),
+    ]),
+  ];
+  const ignored = [
+    ...(result.readsSpareVariable.chariot ? [] : ['chariot does not read CHARIOT_SPARE_ISOLATES: its per-spare figures are noise']),
+    ...(other !== null && result.readsSpareVariable.chariotAgainst !== true ? [`${other} does not read CHARIOT_SPARE_ISOLATES: not applicable (–)`] : []),
+  ];
+  return `Scenario 6: server memory in MiB, read after a GC of the main thread (${result.threads} threads, one user, \`${result.program.replace(/\n/g, ' ')}\`, a fresh server per figure)${ignored.length > 0 ? `; ${ignored.join('; ')}` : ''}\n`
+    + table(other === null ? ['figure', 'chariot'] : ['figure', 'chariot', other, 'new / old'], rows);
+}
+
 export function report(result: BenchResult): string {
   const m = result.machine;
   const sections = [
@@ -84,5 +110,6 @@ export function report(result: BenchResult): string {
   if (result.fanOut) sections.push(fanOut(result.fanOut));
   if (result.cpuScaling) sections.push(cpuScaling(result.cpuScaling));
   if (result.admission) sections.push(admission(result.admission));
+  if (result.memory) sections.push(memory(result.memory));
   return sections.join('\n\n') + '\n';
 }

@@ -3,13 +3,14 @@ import type { AdmissionResult } from '../scenarios/admission.js';
 import type { CpuScalingResult } from '../scenarios/cpu-scaling.js';
 import type { FanOutResult } from '../scenarios/fan-out.js';
 import type { LogLatencyResult } from '../scenarios/log-latency.js';
+import type { MemoryResult } from '../scenarios/memory.js';
 import type { ThroughputResult } from '../scenarios/throughput.js';
 import type { AgainstBuild } from './builds.js';
 import type { MachineDescription } from './machine.js';
 import type { ProfileName } from './profile.js';
 
 export interface BenchResult {
-  /** 2: --against. */
+  /** 2: scenario 6 (memory) and --against. */
   readonly schemaVersion: 2;
   readonly profile: ProfileName;
   /** The command line that produced this file. */
@@ -28,6 +29,7 @@ export interface BenchResult {
   readonly fanOut: FanOutResult | null;
   readonly cpuScaling: CpuScalingResult | null;
   readonly admission: AdmissionResult | null;
+  readonly memory: MemoryResult | null;
   /** File names, beside this one, of the terminal table and the chart (null without one). */
   readonly files: { readonly table: string; readonly chart: string | null };
 }

@@ -1,5 +1,6 @@
 // The benchmark harness runs end to end in its tiny profile, and its JSON has every field
-// with the right type. No figure is judged: timings belong to `npm run bench`, not to tests.
+// with the right type, with and without --against (another commit's build beside this one's).
+// No figure is judged: timings belong to `npm run bench`, not to tests.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -9,17 +10,25 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const HARNESS = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+const APP_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A JSON type name, an array of one shape, a record of anything, or an object's fields. */
-type Shape = 'number' | 'string' | 'boolean' | 'number|null' | 'string|null' | 'record' | readonly [Shape] | { readonly [field: string]: Shape };
+type Shape = 'number' | 'string' | 'boolean' | 'null' | 'number|null' | 'string|null' | 'boolean|null' | 'record' | readonly [Shape] | { readonly [field: string]: Shape };
 
 const SUMMARY: Shape = { count: 'number', meanMs: 'number', p50Ms: 'number', p90Ms: 'number', p99Ms: 'number', maxMs: 'number' };
 const LOAD: Shape = { concurrency: 'number', ok: 'number', failures: 'record', durationS: 'number', rps: 'number', latency: SUMMARY };
 const COMPARISON: Shape = { rps: 'number|null', p50: 'number|null', p99: 'number|null' };
 const CPU_RUN: Shape = { batchMs: 'number', executionsPerS: 'number', speedUp: 'number' };
 const HEALTHZ: Shape = { latency: SUMMARY, failures: 'number', maxRunning: 'number', maxQueued: 'number' };
+const MEMORY: Shape = { rssBytes: 'number', heapUsedBytes: 'number' };
+const SPARES: Shape = { none: MEMORY, more: MEMORY, rssPerSpareBytes: 'number', heapPerSpareBytes: 'number', defaultVsNoneRssBytes: 'number' };
+const RUNNING: Shape = { before: MEMORY, during: MEMORY, rssPerExecutionBytes: 'number', heapPerExecutionBytes: 'number' };
 
-const RESULT: Shape = {
+/**
+ * The whole JSON. `against`: run with --against (its fields are null otherwise);
+ * `againstReadsSpares`: that build reads CHARIOT_SPARE_ISOLATES (its spare figures are null otherwise).
+ */
+const resultShape = (against: boolean, againstReadsSpares = false): { readonly [field: string]: Shape } => ({
   schemaVersion: 'number',
   profile: 'string',
   command: 'string',
@@ -28,16 +37,18 @@ const RESULT: Shape = {
   durationS: 'number',
   machine: { cpuModel: 'string', cores: 'number', memoryGiB: 'number', os: 'string', node: 'string', v8: 'string', openFilesLimit: 'number', loadAverageAtStart: 'number' },
   setup: 'string',
+  against: against ? { ref: 'string', commit: 'string', label: 'string', nodeModules: 'string', prepareS: 'number' } : 'null',
   throughput: {
     program: 'string',
     threads: 'number',
     users: 'number',
     serverEnv: 'record',
+    against: against ? 'string' : 'null',
     levels: [{
       concurrency: 'number',
-      targets: { chariotSync: LOAD, chariotAsync: LOAD, forkServer: LOAD, rawIsolate: LOAD },
+      targets: { chariotSync: LOAD, chariotAsync: LOAD, forkServer: LOAD, rawIsolate: LOAD, chariotAgainst: against ? LOAD : 'null' },
       ratios: {
-        chariotSync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON },
+        chariotSync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON, vsAgainst: against ? COMPARISON : 'null' },
         chariotAsync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON },
       },
     }],
@@ -113,8 +124,24 @@ const RESULT: Shape = {
       healthzP99VsIdle: 'number|null',
     },
   },
+  memory: {
+    program: 'string',
+    threads: 'number',
+    settleMs: 'number',
+    serverEnv: 'record',
+    against: against ? 'string' : 'null',
+    readsSpareVariable: { chariot: 'boolean', chariotAgainst: against ? 'boolean' : 'null' },
+    idle: { chariot: MEMORY, chariotAgainst: against ? MEMORY : 'null', rssVsAgainst: against ? 'number|null' : 'null' },
+    spares: { perThread: 'number', chariot: SPARES, chariotAgainst: againstReadsSpares ? SPARES : 'null' },
+    running: [{
+      executions: 'number',
+      chariot: RUNNING,
+      chariotAgainst: against ? RUNNING : 'null',
+      rssPerExecutionVsAgainst: against ? 'number|null' : 'null',
+    }],
+  },
   files: { table: 'string', chart: 'string|null' },
-};
+});
 
 /** Every place where `value` does not have `shape`, as "path: expected X, got Y". */
 function mismatches(value: unknown, shape: Shape, path: string): string[] {
@@ -135,29 +162,56 @@ function mismatches(value: unknown, shape: Shape, path: string): string[] {
   return [...extra, ...Object.entries(shape).flatMap(([key, inner]) => mismatches(record[key], inner as Shape, `${path}.${key}`))];
 }
 
+interface Written {
+  readonly json: Record<string, unknown> & { profile: string; files: { table: string; chart: string }; memory: { readsSpareVariable: { chariotAgainst: boolean | null } } };
+  readonly table: string;
+  readonly svg: string;
+}
+
+/** Runs the harness in the tiny profile with these arguments, into `out`, and reads what it wrote. */
+async function runHarness(out: string, ...args: string[]): Promise<Written> {
+  await promisify(execFile)(process.execPath, ['--no-node-snapshot', HARNESS, '--profile', 'tiny', '--out', out, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  const files = (await readdir(out)).sort();
+  const json = files.filter((name) => name.endsWith('.json'));
+  expect(json, `files written: ${files.join(', ')}`).to.have.length(1);
+  const result = JSON.parse(await readFile(join(out, json[0]!), 'utf8')) as Written['json'];
+  return { json: result, table: await readFile(join(out, result.files.table), 'utf8'), svg: await readFile(join(out, result.files.chart), 'utf8') };
+}
+
+/** The worktrees of this repository, as `git worktree list --porcelain` names them. */
+async function worktrees(): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('git', ['-C', APP_ROOT, 'worktree', 'list', '--porcelain'], { encoding: 'utf8' });
+  return stdout.split('\n').filter((line) => line.startsWith('worktree ')).map((line) => line.slice('worktree '.length));
+}
+
 describe('npm run bench (smoke test, tiny profile)', function () {
   this.timeout(120_000);
   let out: string;
 
-  before(async () => {
+  beforeEach(async () => {
     out = await mkdtemp(join(tmpdir(), 'chariot-bench-'));
   });
-  after(async () => {
+  afterEach(async () => {
     await rm(out, { recursive: true, force: true });
   });
 
   it('runs every scenario and writes a JSON result with every field, a table and an SVG chart', async () => {
-    await promisify(execFile)(process.execPath, ['--no-node-snapshot', HARNESS, '--profile', 'tiny', '--out', out], { maxBuffer: 16 * 1024 * 1024 });
-    const files = (await readdir(out)).sort();
-    const json = files.filter((name) => name.endsWith('.json'));
-    expect(json, `files written: ${files.join(', ')}`).to.have.length(1);
-    const result = JSON.parse(await readFile(join(out, json[0]!), 'utf8')) as { profile: string; files: { table: string; chart: string } };
-    expect(mismatches(result, RESULT, 'result')).to.deep.equal([]);
-    expect(result.profile).to.equal('tiny');
-
-    const table = await readFile(join(out, result.files.table), 'utf8');
-    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5']) expect(table).to.include(heading);
-    const svg = await readFile(join(out, result.files.chart), 'utf8');
+    const { json, table, svg } = await runHarness(out);
+    expect(mismatches(json, resultShape(false), 'result')).to.deep.equal([]);
+    expect(json.profile).to.equal('tiny');
+    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5', 'Scenario 6']) expect(table).to.include(heading);
     expect(svg).to.match(/^<svg[\s\S]*<\/svg>$/);
+  });
+
+  it('--against HEAD measures that build beside this one in scenarios 1 and 6, with the ratios, and removes its worktree', async () => {
+    const before = await worktrees();
+    const { json, table } = await runHarness(out, '--only', 'throughput,memory', '--against', 'HEAD');
+    const readsSpares = json.memory.readsSpareVariable.chariotAgainst === true;
+    const leftOut = { logLatency: 'null', fanOut: 'null', cpuScaling: 'null', admission: 'null' } as const;
+    expect(mismatches(json, { ...resultShape(true, readsSpares), ...leftOut }, 'result')).to.deep.equal([]);
+    const { label } = json.against as { label: string };
+    expect(label).to.match(/^chariot@[0-9a-f]{7,}$/);
+    expect(table).to.include(`${label} /api/execute`).and.to.include(`vs ${label}`).and.to.include('new / old');
+    expect(await worktrees()).to.deep.equal(before);
   });
 });

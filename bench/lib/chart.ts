@@ -1,7 +1,8 @@
 // The chart of a run, rendered to SVG with Vega-Lite → Vega, headless (renderer "none" and
-// toSVG(): no browser, no canvas, no native module). Two panels: latency against
-// concurrency for scenario 1's targets (p50 solid, p99 dashed, both axes logarithmic), and
-// the speed-up of the CPU-heavy scenario against the thread count, with the ideal line.
+// toSVG(): no browser, no canvas, no native module). Three panels: latency against
+// concurrency for scenario 1's targets (p50 solid, p99 dashed, both axes logarithmic), the
+// speed-up of the CPU-heavy scenario against the thread count, with the ideal line, and the
+// server's RSS against the executions it holds running (scenario 6), per build.
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { BenchResult } from './result.js';
@@ -20,6 +21,12 @@ interface LatencyPoint {
   ms: number;
 }
 
+interface MemoryPoint {
+  executions: number;
+  target: string;
+  rssMiB: number;
+}
+
 interface SpeedUpPoint {
   threads: number;
   target: string;
@@ -27,10 +34,22 @@ interface SpeedUpPoint {
 }
 
 function latencyPoints(result: BenchResult): LatencyPoint[] {
-  return (result.throughput?.levels ?? []).flatMap((level) => Object.entries(level.targets).flatMap(([target, r]) => [
-    { concurrency: level.concurrency, target: TARGET_LABELS[target] ?? target, percentile: 'p50', ms: r.latency.p50Ms },
-    { concurrency: level.concurrency, target: TARGET_LABELS[target] ?? target, percentile: 'p99', ms: r.latency.p99Ms },
+  const label = (target: string): string => (target === 'chariotAgainst' ? `${result.throughput?.against} /api/execute` : TARGET_LABELS[target] ?? target);
+  return (result.throughput?.levels ?? []).flatMap((level) => Object.entries(level.targets).flatMap(([target, r]) => r === null ? [] : [
+    { concurrency: level.concurrency, target: label(target), percentile: 'p50', ms: r.latency.p50Ms },
+    { concurrency: level.concurrency, target: label(target), percentile: 'p99', ms: r.latency.p99Ms },
   ]).filter((point) => point.ms > 0));
+}
+
+/** Per build: idle (0 executions), then each running level's reading. */
+function memoryPoints(result: BenchResult): MemoryPoint[] {
+  const memory = result.memory;
+  if (memory === null) return [];
+  const builds: ['chariot' | 'chariotAgainst', string][] = [['chariot', 'chariot'], ...(memory.against === null ? [] : [['chariotAgainst', memory.against] as ['chariotAgainst', string]])];
+  return builds.flatMap(([key, target]) => [
+    { executions: 0, target, rssMiB: memory.idle[key]!.rssBytes / 2 ** 20 },
+    ...memory.running.map((level) => ({ executions: level.executions, target, rssMiB: level[key]!.during.rssBytes / 2 ** 20 })),
+  ]);
 }
 
 function speedUpPoints(result: BenchResult): SpeedUpPoint[] {
@@ -77,6 +96,18 @@ export function chartSpec(result: BenchResult): TopLevelSpec {
           x: { field: 'threads', type: 'quantitative', axis: { tickMinStep: 1 }, title: 'worker threads' },
           y: { field: 'speedUp', type: 'quantitative', title: 'speed-up over 1 thread' },
           color: { field: 'target', type: 'nominal', title: 'code' },
+        },
+      },
+      {
+        title: 'Server memory: RSS against awaiting executions of one user',
+        width: 300,
+        height: 300,
+        data: { values: memoryPoints(result) },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'executions', type: 'quantitative', title: 'executions running (0: idle)' },
+          y: { field: 'rssMiB', type: 'quantitative', scale: { zero: false }, title: 'RSS after a GC (MiB)' },
+          color: { field: 'target', type: 'nominal', title: 'build' },
         },
       },
     ],

@@ -1,9 +1,11 @@
 // Starts a server under test in a child process and talks to it over IPC (see server-ipc.ts):
-// chariot-exec itself (chariot-process.ts) or the fork-per-execution baseline.
+// chariot-exec itself (chariot-process.ts, of this checkout or of another build) or the
+// fork-per-execution baseline.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { APP_ROOT, npmStartFlags } from '../../test/helpers/npm-start.js';
+import { THIS_BUILD, type ChariotBuild } from './builds.js';
 import type { FromServer, ServerEnv, ToServer } from './server-ipc.js';
 
 export interface MemorySample {
@@ -20,7 +22,6 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
-const CHARIOT = fileURLToPath(new URL('./chariot-process.js', import.meta.url));
 const FORK_SERVER = fileURLToPath(new URL('../baselines/fork-server.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 15_000;
@@ -46,9 +47,9 @@ function nextMessage<K extends FromServer['kind']>(child: ChildProcess, kind: K,
   });
 }
 
-async function start(file: string, execArgv: string[], env: ServerEnv): Promise<ServerProcess> {
+async function start(file: string, execArgv: string[], env: ServerEnv, cwd = APP_ROOT): Promise<ServerProcess> {
   // In the app folder, as npm runs `npm start`: its relative --allow-fs-read=. means that folder.
-  const child = fork(file, [JSON.stringify(env)], { execArgv, cwd: APP_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, [JSON.stringify(env)], { execArgv, cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let ready: Extract<FromServer, { kind: 'ready' }>;
   try {
     ready = await nextMessage(child, 'ready', START_TIMEOUT_MS);
@@ -85,16 +86,19 @@ async function start(file: string, execArgv: string[], env: ServerEnv): Promise<
 
 export interface ChariotOptions {
   /**
-   * Under Node's permission model with the node flags of `npm start` (read from package.json),
-   * rather than with `--no-node-snapshot` alone. Default false.
+   * Under Node's permission model with the node flags of `npm start` (read from this
+   * checkout's package.json), rather than with `--no-node-snapshot` alone. Default false.
    */
   readonly permission?: boolean;
+  /** The build to run (builds.ts): another commit's with --against. Default: this checkout's. */
+  readonly build?: ChariotBuild;
 }
 
 /** chariot-exec with these configuration variables (PORT is always 0: an ephemeral port). */
 export function startChariot(env: ServerEnv, options: ChariotOptions = {}): Promise<ServerProcess> {
   const flags = options.permission === true ? npmStartFlags() : ['--no-node-snapshot'];
-  return start(CHARIOT, [...flags, '--expose-gc'], { ...env, PORT: '0' });
+  const build = options.build ?? THIS_BUILD;
+  return start(build.entry, [...flags, '--expose-gc'], { ...env, PORT: '0' }, build.root);
 }
 
 /** The fork-per-execution baseline server (bench/baselines/fork-server.ts). */

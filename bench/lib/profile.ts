@@ -45,6 +45,20 @@ export interface Profile {
     readonly overloadMs: number;
     readonly healthzEveryMs: number;
   };
+  readonly memory: {
+    /** Awaiting executions of one user held at once, one fresh server per level. */
+    readonly running: readonly number[];
+    /** CHARIOT_SPARE_ISOLATES measured against 0. */
+    readonly spares: number;
+    /**
+     * Trivial executions before the first reading, 2 × threads at a time: a count, not a time,
+     * since each leaves garbage in its isolate that no GC of the main thread collects (500 of
+     * them leave 65 ± 3.5 MiB of RSS here, 20 leave 6.3 ± 0.2 MiB).
+     */
+    readonly warmupExecutions: number;
+    /** Pause before each reading. */
+    readonly settleMs: number;
+  };
 }
 
 const QUICK: Profile = {
@@ -54,6 +68,7 @@ const QUICK: Profile = {
   fanOut: { subscribers: [1000, 2000], entries: 20, intervalMs: 50 },
   cpu: { fibN: 30, jobs: 48, rounds: 3 },
   admission: { fibN: 25, unloadedMs: 1000, idleMs: 1000, capacityMs: 2000, overload: 4, overloadMs: 5000, healthzEveryMs: 50 },
+  memory: { running: [16, 64], spares: 8, warmupExecutions: 20, settleMs: 1000 },
 };
 
 const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -64,6 +79,7 @@ const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     fanOut: { subscribers: [10], entries: 3, intervalMs: 50 },
     cpu: { fibN: 20, jobs: 4, rounds: 1 },
     admission: { fibN: 20, unloadedMs: 300, idleMs: 300, capacityMs: 300, overload: 4, overloadMs: 500, healthzEveryMs: 50 },
+    memory: { running: [4], spares: 2, warmupExecutions: 8, settleMs: 100 },
   },
   quick: QUICK,
   full: {
@@ -73,6 +89,7 @@ const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     fanOut: { subscribers: [1000, 2000], entries: 100, intervalMs: 50 },
     cpu: { fibN: 32, jobs: 48, rounds: 3 },
     admission: { fibN: 25, unloadedMs: 3000, idleMs: 2000, capacityMs: 5000, overload: 4, overloadMs: 20_000, healthzEveryMs: 50 },
+    memory: { running: [16, 64, 128], spares: 8, warmupExecutions: 20, settleMs: 2000 },
   },
 };
 

@@ -3,6 +3,12 @@
 /** The trivial execution of scenario 1. */
 export const TRIVIAL = '1+2';
 
+/**
+ * An execution that logs once, then awaits a minute without using its thread: what the memory
+ * scenario holds N of at once. It is cancelled long before the default wall limit of 60 s.
+ */
+export const AWAITING = 'logPrint("awaiting");\nawait sleep(60000);\n0';
+
 /** Naive recursive Fibonacci: the CPU-bound work, as plain Node code. */
 export function fib(n: number): number {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);

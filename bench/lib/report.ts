@@ -1,7 +1,8 @@
 // The terminal report: one table per scenario, every figure of ours beside its ratio to a
 // baseline measured in the same run.
 import type { BenchResult } from './result.js';
-import { fixed, table, times } from './table.js';
+import type { Comparison, ThroughputLevel } from '../scenarios/throughput.js';
+import { fixed, table, times, type Cell } from './table.js';
 
 const TARGET_NAMES = {
   chariotSync: 'chariot /api/execute',
@@ -10,19 +11,25 @@ const TARGET_NAMES = {
   rawIsolate: 'raw isolate (no HTTP)',
 } as const;
 
+const MIB = 1024 * 1024;
+
 function throughput(result: NonNullable<BenchResult['throughput']>): string {
-  const rows = result.levels.flatMap((level) => (Object.keys(TARGET_NAMES) as (keyof typeof TARGET_NAMES)[]).map((target) => {
-    const r = level.targets[target];
+  const names: [keyof ThroughputLevel['targets'], string][] = Object.entries(TARGET_NAMES) as [keyof typeof TARGET_NAMES, string][];
+  if (result.against !== null) names.splice(1, 0, ['chariotAgainst', `${result.against} /api/execute`]);
+  const pair = (c: Comparison | null | undefined): string => (c ? `${times(c.rps)} / ${times(c.p50)}` : '');
+  const rows = result.levels.flatMap((level) => names.map(([target, name]) => {
+    const r = level.targets[target]!;
     const ratios = target === 'chariotSync' || target === 'chariotAsync' ? level.ratios[target] : undefined;
     const failed = Object.values(r.failures).reduce((sum, n) => sum + n, 0);
-    return [
-      String(level.concurrency), TARGET_NAMES[target], r.rps, r.latency.p50Ms, r.latency.p90Ms, r.latency.p99Ms, r.latency.maxMs, failed,
-      ratios ? `${times(ratios.vsRawIsolate.rps)} / ${times(ratios.vsRawIsolate.p50)}` : '',
-      ratios ? `${times(ratios.vsForkServer.rps)} / ${times(ratios.vsForkServer.p50)}` : '',
+    const row = [
+      String(level.concurrency), name, r.rps, r.latency.p50Ms, r.latency.p90Ms, r.latency.p99Ms, r.latency.maxMs, failed,
+      pair(ratios?.vsRawIsolate), pair(ratios?.vsForkServer),
     ];
+    return result.against === null ? row : [...row, pair(target === 'chariotSync' ? level.ratios.chariotSync.vsAgainst : null)];
   }));
+  const headers = ['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server'];
   return `Scenario 1: trivial executions (\`${result.program}\`), closed loop; latency in ms; ratios are req/s / p50 latency\n`
-    + table(['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server'], rows);
+    + table(result.against === null ? headers : [...headers, `vs ${result.against}`], rows);
 }
 
 function logLatency(result: NonNullable<BenchResult['logLatency']>): string {
@@ -69,6 +76,30 @@ function admission(result: NonNullable<BenchResult['admission']>): string {
     + table(['figure', 'value', 'against'], rows);
 }
 
+function memory(result: NonNullable<BenchResult['memory']>): string {
+  const other = result.against;
+  const mib = (bytes: number | undefined): Cell => (bytes === undefined ? null : bytes / MIB);
+  const row = (figure: string, ours: number, theirs: number | undefined, ratioOf: number | null): Cell[] =>
+    other === null ? [figure, mib(ours)] : [figure, mib(ours), mib(theirs), times(ratioOf)];
+  const rows: Cell[][] = [
+    row('idle after warm-up: RSS', result.idle.chariot.rssBytes, result.idle.chariotAgainst?.rssBytes, result.idle.rssVsAgainst),
+    row('idle after warm-up: main-thread heap', result.idle.chariot.heapUsedBytes, result.idle.chariotAgainst?.heapUsedBytes, null),
+    row(`RSS with ${result.spares.perThread} spares per thread − with 0, per spare`, result.spares.chariot.rssPerSpareBytes, result.spares.chariotAgainst?.rssPerSpareBytes, null),
+    row('RSS with the default spares − with 0', result.spares.chariot.defaultVsNoneRssBytes, result.spares.chariotAgainst?.defaultVsNoneRssBytes, null),
+    ...result.running.flatMap((level) => [
+      row(`${level.executions} running: RSS`, level.chariot.during.rssBytes, level.chariotAgainst?.during.rssBytes, null),
+      row(`${level.executions} running: RSS per execution`, level.chariot.rssPerExecutionBytes, level.chariotAgainst?.rssPerExecutionBytes, level.rssPerExecutionVsAgainst),
+      row(`${level.executions} running: main-thread heap per execution`, level.chariot.heapPerExecutionBytes, level.chariotAgainst?.heapPerExecutionBytes, null),
+    ]),
+  ];
+  const ignored = [
+    ...(result.readsSpareVariable.chariot ? [] : ['chariot does not read CHARIOT_SPARE_ISOLATES: its per-spare figures are noise']),
+    ...(other !== null && result.readsSpareVariable.chariotAgainst !== true ? [`${other} does not read CHARIOT_SPARE_ISOLATES: not applicable (–)`] : []),
+  ];
+  return `Scenario 6: server memory in MiB, read after a GC of the main thread (${result.threads} threads, one user, \`${result.program.replace(/\n/g, ' ')}\`, a fresh server per figure)${ignored.length > 0 ? `; ${ignored.join('; ')}` : ''}\n`
+    + table(other === null ? ['figure', 'chariot'] : ['figure', 'chariot', other, 'new / old'], rows);
+}
+
 export function report(result: BenchResult): string {
   const m = result.machine;
   const sections = [
@@ -79,5 +110,6 @@ export function report(result: BenchResult): string {
   if (result.fanOut) sections.push(fanOut(result.fanOut));
   if (result.cpuScaling) sections.push(cpuScaling(result.cpuScaling));
   if (result.admission) sections.push(admission(result.admission));
+  if (result.memory) sections.push(memory(result.memory));
   return sections.join('\n\n') + '\n';
 }

@@ -4,12 +4,12 @@ export type Cell = string | number | null;
 
 /**
  * A Markdown table whose columns are padded so that it also reads well as plain text.
- * Columns of figures are right-aligned; a column with a cell of words is left-aligned.
+ * Columns of figures (negative ones too) are right-aligned; a column with a cell of words is left-aligned.
  */
 export function table(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const text = rows.map((row) => row.map(cell));
   const widths = headers.map((header, i) => Math.max(header.length, ...text.map((row) => row[i]?.length ?? 0)));
-  const left = headers.map((_, i) => text.some((row) => /^[^\d–]/.test(row[i] ?? '')));
+  const left = headers.map((_, i) => text.some((row) => /^(?!-\d)[^\d–]/.test(row[i] ?? '')));
   const pad = (c: string, i: number): string => (left[i] ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
   const line = (cells: readonly string[]): string => `| ${cells.map(pad).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (left[i] ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`;

@@ -5,6 +5,8 @@
 //   chariotAsync   POST /api/execute-async + GET /api/logs/:id to `done` (chariot-exec)
 //   forkServer     POST /api/execute on the fork-per-execution baseline
 //   rawIsolate     fresh Context + eval in a warm Isolate, same thread count, no HTTP (the ceiling)
+//   chariotAgainst POST /api/execute on another commit's build (--against <ref>, builds.ts),
+//                  measured next to chariotSync, the two swapping places from level to level
 // Server configuration: defaults (threads = cores, 64 unfinished per user, queue 1000) with
 // 4 users, connections assigned round-robin; at these levels no limit is reached, and any
 // refusal would show in `failures`.
@@ -13,7 +15,8 @@ import { RawIsolatePool } from '../baselines/raw-isolate.js';
 import { ratio } from '../lib/histogram.js';
 import { benchUsers, HttpTarget, loginUsers } from '../lib/http.js';
 import { closedLoop, type LoadResult, type Operation } from '../lib/load.js';
-import { startChariot, startForkServer } from '../lib/processes.js';
+import type { ChariotBuild } from '../lib/builds.js';
+import { startChariot, startForkServer, type ServerProcess } from '../lib/processes.js';
 import type { Profile } from '../lib/profile.js';
 import { TRIVIAL } from '../lib/programs.js';
 
@@ -29,9 +32,11 @@ export interface Comparison {
 
 export interface ThroughputLevel {
   readonly concurrency: number;
-  readonly targets: Readonly<Record<ThroughputTarget, LoadResult>>;
+  /** chariotAgainst: null without --against. */
+  readonly targets: Readonly<Record<ThroughputTarget, LoadResult>> & { readonly chariotAgainst: LoadResult | null };
   readonly ratios: {
-    readonly chariotSync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison };
+    /** vsAgainst: this checkout's build / the other one (null without --against). */
+    readonly chariotSync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison; readonly vsAgainst: Comparison | null };
     readonly chariotAsync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison };
   };
 }
@@ -41,6 +46,8 @@ export interface ThroughputResult {
   readonly threads: number;
   readonly users: number;
   readonly serverEnv: Readonly<Record<string, string>>;
+  /** The label of the other build measured as chariotAgainst ("chariot@<short commit>"), or null. */
+  readonly against: string | null;
   readonly levels: readonly ThroughputLevel[];
 }
 
@@ -50,25 +57,47 @@ export function compare(ours: LoadResult, base: LoadResult): Comparison {
   return { rps: ratio(ours.rps, base.rps), p50: ratio(ours.latency.p50Ms, base.latency.p50Ms), p99: ratio(ours.latency.p99Ms, base.latency.p99Ms) };
 }
 
-export async function runThroughput(profile: Profile, log: (line: string) => void): Promise<ThroughputResult> {
+/** POST /api/execute of the trivial program, the users taken round-robin. */
+function execute(http: HttpTarget, cookies: readonly string[]): Operation {
+  return async (worker) => {
+    const answer = await http.post('/api/execute', { program: TRIVIAL }, cookies[worker % USERS]!);
+    if (answer.status !== 200) return String(answer.status);
+    return answer.text.includes('"result":3') ? undefined : 'bad-result';
+  };
+}
+
+/** The targets in the order measured at the level of this index: the two builds swap places. */
+function order(index: number, against: boolean): (ThroughputTarget | 'chariotAgainst')[] {
+  if (!against) return [...THROUGHPUT_TARGETS];
+  const pair: (ThroughputTarget | 'chariotAgainst')[] = index % 2 === 0 ? ['chariotSync', 'chariotAgainst'] : ['chariotAgainst', 'chariotSync'];
+  return [...pair, ...THROUGHPUT_TARGETS.filter((target) => target !== 'chariotSync')];
+}
+
+export async function runThroughput(profile: Profile, log: (line: string) => void, against: ChariotBuild | null = null): Promise<ThroughputResult> {
   const threads = availableParallelism();
   const users = benchUsers(USERS);
   const serverEnv = { CHARIOT_THREADS: String(threads), CHARIOT_USERS: users.env };
   const maxLevel = Math.max(...profile.throughput.levels);
-  const chariot = await startChariot(serverEnv);
-  const fork = await startForkServer({ FORK_USERS: users.env });
+  const servers: ServerProcess[] = [];
+  const clients: HttpTarget[] = [];
   const raw = new RawIsolatePool(threads);
-  const chariotHttp = new HttpTarget(chariot.url, maxLevel);
-  const forkHttp = new HttpTarget(fork.url, maxLevel);
+  // Everything started is closed in `finally`, also when a later server fails to start.
+  const client = async (starting: Promise<ServerProcess>): Promise<HttpTarget> => {
+    const server = await starting;
+    servers.push(server);
+    const http = new HttpTarget(server.url, maxLevel);
+    clients.push(http);
+    return http;
+  };
   try {
+    const chariotHttp = await client(startChariot(serverEnv));
+    const otherHttp = against === null ? null : await client(startChariot(serverEnv, { build: against }));
+    const forkHttp = await client(startForkServer({ FORK_USERS: users.env }));
     const chariotCookies = await loginUsers(chariotHttp, users.names);
     const forkCookies = await loginUsers(forkHttp, users.names);
+    const againstOperation = otherHttp === null ? null : execute(otherHttp, await loginUsers(otherHttp, users.names));
     const operations: Record<ThroughputTarget, Operation> = {
-      async chariotSync(worker) {
-        const answer = await chariotHttp.post('/api/execute', { program: TRIVIAL }, chariotCookies[worker % USERS]!);
-        if (answer.status !== 200) return String(answer.status);
-        return answer.text.includes('"result":3') ? undefined : 'bad-result';
-      },
+      chariotSync: execute(chariotHttp, chariotCookies),
       async chariotAsync(worker) {
         const cookie = chariotCookies[worker % USERS]!;
         const submitted = await chariotHttp.post('/api/execute-async', { program: TRIVIAL }, cookie);
@@ -88,27 +117,35 @@ export async function runThroughput(profile: Profile, log: (line: string) => voi
       },
     };
     const levels: ThroughputLevel[] = [];
-    for (const concurrency of profile.throughput.levels) {
+    for (const [index, concurrency] of profile.throughput.levels.entries()) {
       const { warmupMs, durationMs, rawDurationMs } = profile.throughput;
       const results = {} as Record<ThroughputTarget, LoadResult>;
-      for (const target of THROUGHPUT_TARGETS) {
+      let againstResult: LoadResult | null = null;
+      for (const target of order(index, againstOperation !== null)) {
         const duration = target === 'rawIsolate' ? rawDurationMs : durationMs;
-        results[target] = await closedLoop(operations[target], { concurrency, warmupMs, durationMs: duration });
-        const r = results[target];
-        log(`  c=${concurrency} ${target.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50Ms.toFixed(2)} ms  p99 ${r.latency.p99Ms.toFixed(2)} ms${Object.keys(r.failures).length > 0 ? `  failures ${JSON.stringify(r.failures)}` : ''}`);
+        const operation = target === 'chariotAgainst' ? againstOperation! : operations[target];
+        const r = await closedLoop(operation, { concurrency, warmupMs, durationMs: duration });
+        if (target === 'chariotAgainst') againstResult = r;
+        else results[target] = r;
+        const name = target === 'chariotAgainst' ? against!.label : target;
+        log(`  c=${concurrency} ${name.padEnd(14)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50Ms.toFixed(2)} ms  p99 ${r.latency.p99Ms.toFixed(2)} ms${Object.keys(r.failures).length > 0 ? `  failures ${JSON.stringify(r.failures)}` : ''}`);
       }
       levels.push({
         concurrency,
-        targets: results,
+        targets: { ...results, chariotAgainst: againstResult },
         ratios: {
-          chariotSync: { vsRawIsolate: compare(results.chariotSync, results.rawIsolate), vsForkServer: compare(results.chariotSync, results.forkServer) },
+          chariotSync: {
+            vsRawIsolate: compare(results.chariotSync, results.rawIsolate),
+            vsForkServer: compare(results.chariotSync, results.forkServer),
+            vsAgainst: againstResult === null ? null : compare(results.chariotSync, againstResult),
+          },
           chariotAsync: { vsRawIsolate: compare(results.chariotAsync, results.rawIsolate), vsForkServer: compare(results.chariotAsync, results.forkServer) },
         },
       });
     }
-    return { program: TRIVIAL, threads, users: USERS, serverEnv: { CHARIOT_THREADS: String(threads), CHARIOT_USERS: `${USERS} users` }, levels };
+    return { program: TRIVIAL, threads, users: USERS, serverEnv: { CHARIOT_THREADS: String(threads), CHARIOT_USERS: `${USERS} users` }, against: against?.label ?? null, levels };
   } finally {
-    await Promise.allSettled([chariotHttp.close(), forkHttp.close()]);
-    await Promise.allSettled([chariot.close(), fork.close(), raw.close()]);
+    await Promise.allSettled(clients.map((http) => http.close()));
+    await Promise.allSettled([...servers.map((server) => server.close()), raw.close()]);
   }
 }

@@ -9,8 +9,9 @@
 // Every payload starts with `escapePrelude` (helpers/adversary.ts): whatever host object an
 // attack obtains goes through `pwn`, which writes a marker file if it reaches `process` or
 // `require`. Each attempt asserts that the marker does not exist AND its exact outcome: status,
-// result or error, the log stream, and that the same user's next execution is clean (one
-// tenant isolate per user: CHARIOT_THREADS=1 makes "next" run in the same isolate).
+// result or error, the log stream, and that the same user's next execution is clean (with
+// CHARIOT_THREADS=1, "next" runs in the same isolate whenever the attempt ended cleanly: an
+// isolate is kept for its user's next execution then, see docs/API.md "Isolation unit").
 import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';

@@ -114,9 +114,9 @@ const ATTACKS: readonly Attack[] = [
   },
   { name: 'an endless loop inside a sleep() continuation', program: 'await sleep(10); while (true) {}', expected: error(CPU) },
   {
-    // Left for the next call into the isolate: the reaction's error ends the NEXT execution
-    // of the same user ("Sandbox failure: left behind") instead of this one's leftovers being
-    // discarded with it.
+    // The reaction is left queued in the isolate when the timeout stops the loop: were that
+    // isolate used again, it would run in the user's NEXT execution ("left behind"). An isolate
+    // stopped by a timeout is disposed instead (the next test here checks the next execution).
     name: 'an endless loop at the top level with a rejected reaction still queued',
     program: 'Promise.resolve().then(() => { throw new Error("left behind"); }); while (true) {}',
     expected: error(CPU),

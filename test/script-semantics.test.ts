@@ -129,7 +129,7 @@ describe('how a program runs', () => {
       await expectCompleted(alice, 'Promise.reject({ a: 1 }); 1', 1, 'number', [uncaught('#<Object> (an object that is not an Error)')]);
     });
 
-    it("treats a rejection worded like a timeout as a rejection: the same user's sleeper in the same isolate runs on", async () => {
+    it("treats a rejection worded like a timeout as a rejection: the same user's sleeper runs on", async () => {
       const sleeper = await submit(alice, 'await sleep(300); "slept"');
       await expectCompleted(alice, 'Promise.reject(new Error("Script execution timed out.")); "still here"', 'still here', 'string', [uncaught('Error: Script execution timed out.')]);
       expect(doneStatus(await streamToEnd(alice, sleeper))).to.equal('completed');

@@ -106,9 +106,9 @@ describe('conformance: standard built-ins behave in a script as in plain V8', ()
     const execute = async (program: string): Promise<ReferenceAnswer> => answerOf(await clients[0]!.json('POST', '/api/execute', { program }));
     const inNode = async (program: string): Promise<ReferenceAnswer> => (await runReference([program]))[0]!;
 
-    it("has none of Node's globals, no WebAssembly, and logPrint, progress and sleep: the rest are V8's own", async () => {
+    it("has none of Node's globals, no WebAssembly, no SharedArrayBuffer, and logPrint, progress and sleep: the rest are V8's own", async () => {
       const names = await execute('Object.getOwnPropertyNames(globalThis)');
-      const expected = [...STANDARD_GLOBALS.filter((name) => name !== 'WebAssembly'), 'logPrint', 'progress', 'sleep'];
+      const expected = [...STANDARD_GLOBALS.filter((name) => name !== 'WebAssembly' && name !== 'SharedArrayBuffer'), 'logPrint', 'progress', 'sleep'];
       expect((names.result as string[]).sort()).to.eql(expected.sort());
       // Plain Node's own realm has them (this test process's global object).
       expect(['process', 'Buffer', 'setTimeout', 'fetch', 'structuredClone'].filter((name) => !Object.hasOwn(globalThis, name))).to.eql([]);
@@ -117,6 +117,20 @@ describe('conformance: standard built-ins behave in a script as in plain V8', ()
     it('removes WebAssembly (its memories are outside the heap limit): typeof is "undefined", "object" in plain Node', async () => {
       expect(await execute('typeof WebAssembly')).to.eql({ http: 200, status: 'completed', result: 'undefined', type: 'string', logs: [] });
       expect(await inNode('typeof WebAssembly')).to.eql({ http: 200, status: 'completed', result: 'object', type: 'string', logs: [] });
+    });
+
+    it('removes SharedArrayBuffer and Atomics.wait/waitAsync, as a browser page without cross-origin isolation; the rest of Atomics is there', async () => {
+      const program = '[typeof SharedArrayBuffer, typeof Atomics.wait, typeof Atomics.waitAsync, Object.getOwnPropertyNames(Atomics).sort()]';
+      const others = ['add', 'and', 'compareExchange', 'exchange', 'isLockFree', 'load', 'notify', 'or', 'store', 'sub', 'xor'];
+      const inService = await execute(program);
+      const node = await inNode(program);
+      // Atomics.pause is V8 13.x and later: present in both, or in neither.
+      const pause = (node.result as [string, string, string, string[]])[3].includes('pause') ? ['pause'] : [];
+      expect(inService).to.eql({ http: 200, status: 'completed', result: ['undefined', 'undefined', 'undefined', [...others, ...pause].sort()], type: 'array', logs: [] });
+      expect(node).to.eql({ http: 200, status: 'completed', result: ['function', 'function', 'function', [...others, ...pause, 'wait', 'waitAsync'].sort()], type: 'array', logs: [] });
+      const shared = 'new Int32Array(new SharedArrayBuffer(16)).length';
+      expect(await execute(shared)).to.eql({ http: 500, status: 'error', error: 'ReferenceError: SharedArrayBuffer is not defined', logs: [] });
+      expect(await inNode(shared)).to.eql({ http: 200, status: 'completed', result: 4, type: 'number', logs: [] });
     });
 
     it("logs with logPrint and console, whose text is the service's (objects as JSON), not Node's util.format", async () => {

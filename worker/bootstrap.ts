@@ -233,8 +233,17 @@ export function install(
     defineProperty(global, name, { value: globals[name], writable: true, configurable: true, enumerable: false });
   }
   // WebAssembly memories live outside the V8 heap, where the memory limit does not see them;
-  // the service removes it (docs/API.md), the one built-in a program does not get.
+  // the service removes it (docs/API.md).
   delete global.WebAssembly;
+  // Memory shared between threads has no use where a program cannot start a thread, and its
+  // waits reach native code of isolated-vm's that has aborted the process (Atomics.waitAsync on
+  // Node 20): as a browser page without cross-origin isolation, a program gets neither
+  // SharedArrayBuffer nor Atomics' waits (Atomics.wait, Atomics.waitAsync). The rest of Atomics
+  // works on ordinary typed arrays.
+  delete global.SharedArrayBuffer;
+  const atomics = global.Atomics as Record<string, unknown>;
+  delete atomics.wait;
+  delete atomics.waitAsync;
 
   // Held only until the program has run; the program never sees them.
   let program: CompiledProgram | undefined = compiled;

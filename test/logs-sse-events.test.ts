@@ -78,8 +78,9 @@ describe('GET /api/logs/:execId: event: progress', () => {
 
   it('sends each progress report in order with the entries, live', async () => {
     // The script waits 300 ms before its first entry: the window in which the test subscribes.
+    // Reports 20 ms apart: the worker posts at most one every 10 ms, the latest (progress.test.ts).
     const id = await submit(alice, `await sleep(300);
-      logPrint("start"); progress(10, "ten"); logPrint("a"); progress(50, "half"); progress(60);
+      logPrint("start"); progress(10, "ten"); await sleep(20); logPrint("a"); progress(50, "half"); await sleep(20); progress(60);
       logPrint("b"); await sleep(20); progress(100, { done: true }); logPrint("end"); "ok"`);
     const live = await alice.sse(`/api/logs/${id}`);
     await expectUnfinishedWith(alice, id, 0, 'no entry yet when the subscriber is in');
@@ -116,7 +117,7 @@ describe('GET /api/logs/:execId: event: progress', () => {
   it('gives a subscriber who comes in while the script runs the latest progress in its place, and a resumed one only if it came after the id', async () => {
     // The script sleeps before its first entry, so that the watcher is in for all of it, and
     // after its second entry: the window in which the other three subscribe.
-    const id = await submit(alice, `await sleep(300); logPrint("a"); progress(20, "early"); progress(30, "latest"); logPrint("b");
+    const id = await submit(alice, `await sleep(300); logPrint("a"); progress(20, "early"); await sleep(20); progress(30, "latest"); logPrint("b");
       await sleep(500); logPrint("c"); "ok"`);
     const watcher = await alice.sse(`/api/logs/${id}`);
     await expectUnfinishedWith(alice, id, 0, 'no entry yet when the watcher is in');

@@ -79,6 +79,8 @@ export function install(
   const TypeErrorClass = TypeError;
   const SyntaxErrorClass = SyntaxError;
 
+  /** Output kind of a progress report (output.ts); 0 to 3 are the log levels. */
+  const PROGRESS_KIND = 4;
   let buffer: OutputTuple[] = [];
   let lastFlush = 0;
   /** Once the program has its outcome, whatever it still logs is sent at once. */
@@ -101,7 +103,10 @@ export function install(
   const emit = (kind: number, text: string, percent: number): void => {
     const time = now();
     const message = cutText(text);
-    defineProperty(buffer, buffer.length, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
+    // A progress report right after another replaces it: only the latest is ever shown.
+    const last = buffer.length - 1;
+    const at = kind === PROGRESS_KIND && last >= 0 && buffer[last]![1] === PROGRESS_KIND ? last : buffer.length;
+    defineProperty(buffer, at, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
     if (settled || buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
   };
 
@@ -188,7 +193,7 @@ export function install(
     progress(percent: unknown, message?: unknown): void {
       const value = NumberOf(percent);
       const clamped = value >= 0 ? (value <= 100 ? value : 100) : 0;
-      emit(4, message === undefined ? '' : show(message), clamped);
+      emit(PROGRESS_KIND, message === undefined ? '' : show(message), clamped);
     },
     sleep(ms: unknown): Promise<void> {
       const delay = NumberOf(ms);

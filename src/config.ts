@@ -1,7 +1,7 @@
 // The service's configuration: one typed, frozen object, parsed from the environment once at
 // start-up. A bad value throws a ConfigError naming the variable, so nothing starts
 // half-configured. Tests build a Config with `loadConfig({ ...overrides })`.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
 export interface UserSpec {
   readonly username: string;
@@ -40,6 +40,11 @@ export interface Config {
   readonly wallMs: number;
   /** Heap limit of one isolate, in MiB. Default 128. */
   readonly memoryMb: number;
+  /**
+   * Heap of all the isolates together, in MiB, split evenly between the worker threads.
+   * Default: half the machine's memory, and at least memoryMb per thread.
+   */
+  readonly sandboxMemoryMb: number;
   /** Largest serialised result, in bytes. Default 1 MiB. */
   readonly resultLimitBytes: number;
   /** Ring-buffer entries kept per execution. Default 1000. */
@@ -155,6 +160,19 @@ function redisUrl(env: Env): string | undefined {
   return raw;
 }
 
+/**
+ * CHARIOT_SANDBOX_MEMORY_MB: each thread's share must hold one isolate at its heap limit, or an
+ * execution would be ended by the total before its own limit.
+ */
+function sandboxMemory(env: Env, threads: number, memoryMb: number): number {
+  const least = threads * memoryMb;
+  const value = integer(env, 'CHARIOT_SANDBOX_MEMORY_MB', Math.max(least, Math.floor(totalmem() / 2 / MIB)), 16, 1024 * 1024);
+  if (value < least) {
+    throw new ConfigError(`CHARIOT_SANDBOX_MEMORY_MB must be at least CHARIOT_MEMORY_MB × CHARIOT_THREADS (${memoryMb} × ${threads} = ${least}), got ${value}`);
+  }
+  return value;
+}
+
 /** CHARIOT_TEST_PROBE=1 turns the permission probe on (tests only): a channel name unique to this start. */
 function testProbeChannel(env: Env, production: boolean): string | undefined {
   const raw = env.CHARIOT_TEST_PROBE;
@@ -171,13 +189,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && configuredUsers === undefined) {
     throw new ConfigError('NODE_ENV=production refuses the development default user admin/admin: set CHARIOT_USERS');
   }
+  const threads = integer(env, 'CHARIOT_THREADS', availableParallelism(), 1, 256);
+  const memoryMb = integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb, 8, 64 * 1024);
   const config: Config = {
     port: integer(env, 'PORT', DEFAULTS.port, 0, 65535),
     host: env.HOST?.trim() || DEFAULTS.host,
     users: configuredUsers ?? DEFAULT_USERS,
     usingDefaultUsers: configuredUsers === undefined,
     sessionKeys: sessionKeys(env),
-    threads: integer(env, 'CHARIOT_THREADS', availableParallelism(), 1, 256),
+    threads,
     tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread, 1, 10_000),
     spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates, 0, 64),
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue, 0),
@@ -185,7 +205,8 @@ export function loadConfig(env: Env = process.env): Config {
     quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit, 1, 1000),
     cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs, 1),
     wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs, 1),
-    memoryMb: integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb, 8, 64 * 1024),
+    memoryMb,
+    sandboxMemoryMb: sandboxMemory(env, threads, memoryMb),
     resultLimitBytes: bytes(env, 'CHARIOT_RESULT_LIMIT', DEFAULTS.resultLimitBytes),
     logBuffer: integer(env, 'CHARIOT_LOG_BUFFER', DEFAULTS.logBuffer, 1),
     logMessageLimit: integer(env, 'CHARIOT_LOG_MESSAGE_LIMIT', DEFAULTS.logMessageLimit, 16),

@@ -17,6 +17,8 @@ export interface PoolOptions {
   readonly memoryMb: number;
   /** Spare isolates each worker keeps warm, made off the request path. */
   readonly spareIsolates: number;
+  /** Heap of all isolates together, in MiB; each worker gets an even share. */
+  readonly sandboxMemoryMb: number;
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
@@ -41,7 +43,12 @@ export class WorkerPool {
     const workerData: WorkerConfig = {
       controlChannel: `chariot-control-${randomUUID()}`,
       probeChannel: options.testProbeChannel,
-      isolates: { memoryMb: options.memoryMb, spares: options.spareIsolates, kept: options.tasksPerThread },
+      isolates: {
+        memoryMb: options.memoryMb,
+        spares: options.spareIsolates,
+        kept: options.tasksPerThread,
+        budgetMb: Math.floor(options.sandboxMemoryMb / options.threads),
+      },
     };
     this.#control = new BroadcastChannel(workerData.controlChannel);
     this.#piscina = new Piscina<ExecTask, TaskResult>({

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { totalmem } from 'node:os';
 import { ConfigError, DEFAULTS, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
       production: false,
     });
     expect(config.threads).to.be.a('number').and.to.be.at.least(1);
+    expect(config.sandboxMemoryMb, 'half the machine, and one isolate at its limit per thread').to.equal(Math.max(config.threads * 128, Math.floor(totalmem() / 2 / 1024 / 1024)));
     expect(config.sessionKeys).to.have.length(1);
     expect(Object.isFrozen(config)).to.equal(true);
   });
@@ -38,6 +40,7 @@ describe('loadConfig', () => {
       CHARIOT_BODY_LIMIT: '512kb',
       CHARIOT_THREADS: '3',
       CHARIOT_SPARE_ISOLATES: '0',
+      CHARIOT_SANDBOX_MEMORY_MB: '384',
       CHARIOT_SSE_PING_MS: '50',
       CHARIOT_SSE_RETRY_MS: '0',
       CHARIOT_SESSION_KEYS: 'a-key-of-sixteen-chars,another-long-enough-key',
@@ -48,6 +51,7 @@ describe('loadConfig', () => {
     expect(config.bodyLimitBytes).to.equal(512 * 1024);
     expect(config.threads).to.equal(3);
     expect(config.spareIsolates).to.equal(0);
+    expect(config.sandboxMemoryMb).to.equal(384);
     expect({ ssePingMs: config.ssePingMs, sseRetryMs: config.sseRetryMs }).to.eql({ ssePingMs: 50, sseRetryMs: 0 });
     expect(config.sessionKeys).to.deep.equal(['a-key-of-sixteen-chars', 'another-long-enough-key']);
   });
@@ -56,6 +60,7 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, 'PORT must be a whole number, got "eighty"'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000'],
     [{ CHARIOT_THREADS: '0' }, 'CHARIOT_THREADS must be between 1 and 256, got 0'],
+    [{ CHARIOT_THREADS: '2', CHARIOT_SANDBOX_MEMORY_MB: '200' }, 'CHARIOT_SANDBOX_MEMORY_MB must be at least CHARIOT_MEMORY_MB × CHARIOT_THREADS (128 × 2 = 256), got 200'],
     [{ CHARIOT_SPARE_ISOLATES: '65' }, 'CHARIOT_SPARE_ISOLATES must be between 0 and 64, got 65'],
     [{ CHARIOT_QUARANTINE_LIMIT: '0' }, 'CHARIOT_QUARANTINE_LIMIT must be between 1 and 1000, got 0'],
     [{ CHARIOT_CPU_MS: '-5' }, 'CHARIOT_CPU_MS must be a whole number, got "-5"'],

@@ -11,9 +11,6 @@ export type CatastropheListener = (host: IsolateHost, message: string) => void;
 /** Told, once, that the isolate serving an execution was set aside: the execution ends with it. */
 export type LostListener = (message: string) => void;
 
-/** Heap of an isolate, in bytes, at or under which it may serve its owner's next execution. */
-export const REUSE_HEAP_BYTES = 8 * 1024 * 1024;
-
 export class IsolateHost {
   readonly isolate: ivm.Isolate;
   readonly memoryMb: number;
@@ -82,9 +79,10 @@ export class IsolateHost {
     return !this.isolate.isDisposed && !this.#quarantined;
   }
 
-  /** True when its heap is small enough to keep for the owner's next execution. */
-  get small(): boolean {
-    return this.isolate.getHeapStatisticsSync().total_heap_size <= REUSE_HEAP_BYTES;
+  /** Its heap, and what it allocated outside the heap (array buffers), in bytes. */
+  heapBytes(): number {
+    const heap = this.isolate.getHeapStatisticsSync();
+    return heap.total_heap_size + heap.externally_allocated_size;
   }
 
   dispose(): void {

@@ -7,7 +7,8 @@
 // Every running execution has an isolate of its own, so nothing that ends one execution (a
 // limit, a memory bomb, a cancel, a fatal V8 error) can touch another. Kept isolates are never
 // lent to another user. Past `kept`, the isolate idle the longest is disposed, and so is any
-// idle for IDLE_MS.
+// idle for IDLE_MS. The heap of all of them together is held to `budgetMb`: measured whenever
+// a call into one returns (overBudget), and made room for by disposing idle ones first.
 import { IsolateHost, type CatastropheListener } from './isolate-host.js';
 
 export interface IsolatePoolOptions {
@@ -17,7 +18,13 @@ export interface IsolatePoolOptions {
   readonly spares: number;
   /** Isolates kept for their owners' next executions, at most, in this worker. */
   readonly kept: number;
+  /** Heap of all this worker's isolates together, in MiB (its share of CHARIOT_SANDBOX_MEMORY_MB). */
+  readonly budgetMb: number;
 }
+
+/** Heap of an isolate, in bytes, at or under which it may serve its owner's next execution. */
+export const REUSE_HEAP_BYTES = 8 * 1024 * 1024;
+const MIB = 1024 * 1024;
 
 /** An isolate kept for its owner is disposed after this long without an execution. */
 const IDLE_MS = 60_000;
@@ -34,6 +41,9 @@ export class IsolatePool {
   readonly #busy = new Set<IsolateHost>();
   /** Disposed isolates whose last calls may still be settling. */
   readonly #retired = new Set<IsolateHost>();
+  /** Every live isolate's heap as last measured, in bytes, and their sum. */
+  readonly #heap = new Map<IsolateHost, number>();
+  #heapTotal = 0;
   readonly #sweep: NodeJS.Timeout;
   #refill: NodeJS.Immediate | undefined;
   #closed = false;
@@ -84,12 +94,34 @@ export class IsolatePool {
     host.unclaim();
     if (host.quarantined) return;
     const owner = host.owner;
-    if (!clean || this.#closed || owner === undefined || !host.usable || !host.small) return this.#retire(host);
+    if (!clean || this.#closed || owner === undefined || !host.usable || this.#measure(host) > REUSE_HEAP_BYTES) return this.#retire(host);
     let kept = this.#kept.get(owner);
     if (kept === undefined) this.#kept.set(owner, (kept = []));
     kept.push(host);
     this.#keptOrder.add(host);
     if (this.#keptOrder.size > this.#options.kept) this.#evict(this.#keptOrder.values().next().value!);
+  }
+
+  /**
+   * Measures `host` (whose call has just returned) and tells whether this worker's isolates
+   * together are over its budget. Spares and kept isolates are disposed first, the one idle
+   * longest first; true when the isolates serving executions are still over it without them.
+   */
+  overBudget(host: IsolateHost): boolean {
+    if (!host.usable) return false;
+    this.#measure(host);
+    const budget = this.#options.budgetMb * MIB;
+    while (this.#heapTotal > budget && this.#spares.length > 0) this.#retire(this.#spares.pop()!);
+    for (const kept of this.#keptOrder) {
+      if (this.#heapTotal <= budget) break;
+      this.#evict(kept);
+    }
+    return this.#heapTotal > budget;
+  }
+
+  /** The heap of every live isolate of this worker, as last measured, in bytes. */
+  get heapBytes(): number {
+    return this.#heapTotal;
   }
 
   /**
@@ -110,7 +142,23 @@ export class IsolatePool {
   }
 
   #create(memoryMb: number): IsolateHost {
-    return new IsolateHost(memoryMb, (host, message) => this.#catastrophe(host, message));
+    const host = new IsolateHost(memoryMb, (failed, message) => this.#catastrophe(failed, message));
+    this.#measure(host);
+    return host;
+  }
+
+  /** Reads an isolate's heap now (it is idle: no call of its is running) and counts it. */
+  #measure(host: IsolateHost): number {
+    const bytes = host.heapBytes();
+    this.#heapTotal += bytes - (this.#heap.get(host) ?? 0);
+    this.#heap.set(host, bytes);
+    return bytes;
+  }
+
+  /** Stops counting an isolate that was disposed or set aside. */
+  #forget(host: IsolateHost): void {
+    this.#heapTotal -= this.#heap.get(host) ?? 0;
+    this.#heap.delete(host);
   }
 
   /** Tops the spares up, one per turn of the event loop, so that no request waits behind many. */
@@ -128,6 +176,8 @@ export class IsolatePool {
     // A cancel may have retired it a moment before: its calls will never settle, so nothing may
     // wait for them (close() waits for the retired).
     if (!host.quarantine(message)) return;
+    // Its heap stays in use for good, outside the budget (the quarantine limit bounds it).
+    this.#forget(host);
     this.#retired.delete(host);
     this.#busy.delete(host);
     this.#onCatastrophe(host, message);
@@ -146,6 +196,7 @@ export class IsolatePool {
   /** Disposes an isolate and keeps it until its last call has settled. */
   #retire(host: IsolateHost): void {
     if (host.quarantined) return;
+    this.#forget(host);
     host.dispose();
     if (this.#retired.has(host)) return;
     this.#retired.add(host);

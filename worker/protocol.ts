@@ -113,6 +113,8 @@ export interface WorkerConfig {
     readonly spares: number;
     /** Isolates kept for their owners' next executions, at most (CHARIOT_TASKS_PER_THREAD). */
     readonly kept: number;
+    /** This thread's share of CHARIOT_SANDBOX_MEMORY_MB: the heap of all its isolates, in MiB. */
+    readonly budgetMb: number;
   };
 }
 

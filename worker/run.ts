@@ -23,12 +23,19 @@ export interface OutputSink {
   output(batch: readonly OutputTuple[]): void;
 }
 
-/**
- * Told once the Run has ended and its Context is released: `clean` when the program settled
- * in a call that returned, with no limit hit and no sleep left pending, so the isolate may
- * serve its owner's next execution.
- */
-export type FinishListener = (host: IsolateHost, clean: boolean) => void;
+/** What a Run asks of the isolates of its thread (isolate-pool.ts). */
+export interface RunHooks {
+  /**
+   * Told once the Run has ended and its Context is released: `clean` when the program settled
+   * in a call that returned, with no limit hit and no sleep left pending, so the isolate may
+   * serve its owner's next execution.
+   */
+  finished(host: IsolateHost, clean: boolean): void;
+  /** After each call that left the Run going: true when the thread's isolates are over their budget. */
+  overBudget(host: IsolateHost): boolean;
+  /** The thread's share of CHARIOT_SANDBOX_MEMORY_MB, in MiB, for the error that names it. */
+  readonly budgetMb: number;
+}
 
 /** Sleeps one Run may have pending at once; more ends it (a guard for the host's timers). */
 const MAX_PENDING_SLEEPS = 10_000;
@@ -45,7 +52,7 @@ export class Run {
   readonly done: Promise<Outcome>;
   readonly #host: IsolateHost;
   readonly #sink: OutputSink;
-  readonly #onFinish: FinishListener;
+  readonly #hooks: RunHooks;
   readonly #deadline: number;
   readonly #sleepTimers = new Set<NodeJS.Timeout>();
   #resolve!: (outcome: Outcome) => void;
@@ -60,11 +67,11 @@ export class Run {
   #script: ivm.Script | undefined;
   #entry: { run: ivm.Reference; wake: ivm.Reference; drain: ivm.Reference } | undefined;
 
-  constructor(task: ExecTask, host: IsolateHost, sink: OutputSink, onFinish: FinishListener) {
+  constructor(task: ExecTask, host: IsolateHost, sink: OutputSink, hooks: RunHooks) {
     this.task = task;
     this.#host = host;
     this.#sink = sink;
-    this.#onFinish = onFinish;
+    this.#hooks = hooks;
     this.#deadline = Date.now() + task.limits.wallMs;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     host.claim(task.owner, (message) => this.end(quarantineOutcome(task.limits, message)));
@@ -96,7 +103,7 @@ export class Run {
     clearTimeout(this.#wallTimer);
     for (const timer of this.#sleepTimers) clearTimeout(timer);
     this.#sleepTimers.clear();
-    void this.#host.enqueue(() => this.#release()).then(() => this.#onFinish(this.#host, clean));
+    void this.#host.enqueue(() => this.#release()).then(() => this.#hooks.finished(this.#host, clean));
     this.#resolve(outcome);
   }
 
@@ -189,6 +196,11 @@ export class Run {
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
       if (this.#ended) return;
+      if (!this.#settled && this.#hooks.overBudget(this.#host)) {
+        this.end(errorOutcome('memory', `Memory limit exceeded: the isolates of this worker thread passed their share of CHARIOT_SANDBOX_MEMORY_MB (${this.#hooks.budgetMb} MiB)`));
+        this.#host.dispose();
+        return;
+      }
       // What the program logged in the microtasks at the end of the call (once it settled,
       // the bootstrap sends each entry at once), then the rejection nothing handled by then
       // (as a console would report it), then its end if it settled: the program's own result

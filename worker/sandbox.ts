@@ -9,7 +9,7 @@
 import { IsolatePool, type IsolatePoolOptions } from './isolate-pool.js';
 import type { PreparedProgram } from './program.js';
 import type { ExecTask, Outcome } from './protocol.js';
-import { Run, type OutputSink } from './run.js';
+import { Run, type OutputSink, type RunHooks } from './run.js';
 
 export type { OutputSink };
 
@@ -19,6 +19,7 @@ export type QuarantineListener = (message: string, count: number) => void;
 export class Sandbox {
   readonly #isolates: IsolatePool;
   readonly #runs = new Map<string, Run>();
+  readonly #hooks: RunHooks;
   readonly #onQuarantine: QuarantineListener;
   #quarantines = 0;
 
@@ -28,12 +29,18 @@ export class Sandbox {
       this.#quarantines += 1;
       this.#onQuarantine(message, this.#quarantines);
     });
+    const isolates = this.#isolates;
+    this.#hooks = {
+      finished: (host, clean) => isolates.giveBack(host, clean),
+      overBudget: (host) => isolates.overBudget(host),
+      budgetMb: options.budgetMb,
+    };
   }
 
   /** Runs one execution to its outcome; never throws. */
   async execute(task: ExecTask, program: PreparedProgram, sink: OutputSink): Promise<Outcome> {
     const host = this.#isolates.take(task.owner, task.limits.memoryMb);
-    const run = new Run(task, host, sink, (finished, clean) => this.#isolates.giveBack(finished, clean));
+    const run = new Run(task, host, sink, this.#hooks);
     this.#runs.set(task.execId, run);
     try {
       return await run.start(program);
@@ -45,11 +52,6 @@ export class Sandbox {
   /** Isolates of this worker quarantined so far. */
   get quarantines(): number {
     return this.#quarantines;
-  }
-
-  /** Spare isolates ready, and isolates kept for their owners (diagnostics and tests). */
-  get isolates(): { readonly spares: number; readonly kept: number } {
-    return { spares: this.#isolates.spares, kept: this.#isolates.kept };
   }
 
   /** True when this worker holds the execution. */

@@ -2,7 +2,7 @@
 //
 // A subscriber holds a LogReader (a cursor, the last seq it has passed) into the execution's
 // LogBuffer and no queue of its own: it reads on from the cursor when entries are appended,
-// when progress is reported, and when its socket drains after write() returned false. While it
+// when progress is reported, and after its socket drains when write() returned false. While it
 // keeps up, the log keeps what it has not read yet past the ring (once, for all subscribers),
 // up to the lag budget; so a burst far larger than the ring reaches it whole. A subscriber past
 // the budget, or whose socket takes no data for STALL_MS, is released: from then on it reads the
@@ -12,9 +12,10 @@
 // was reported). When the execution has finished and the cursor has reached the end,
 // `event: done` ends the response.
 //
-// Appends wake a subscriber once per turn of the event loop (setImmediate): worker batches
-// that arrive together go out in one write per socket, not one each. Progress pumps at once,
-// so a subscriber that keeps up sees every report, not only the last of a turn.
+// Appends and drains wake a subscriber once per turn of the event loop (setImmediate): worker
+// batches that arrive together go out in one write per socket, not one each, and a subscriber
+// writes at most TURN_CHARS a turn. Progress pumps at once, so a subscriber that keeps up sees
+// every report, not only the last of a turn.
 // Knows nothing of isolates.
 import type { ServerResponse } from 'node:http';
 import type { Execution } from './execution.js';
@@ -251,11 +252,16 @@ class SseSubscriber implements SubscriberStats {
     this.#stallCheck = setTimeout(this.#checkStall, STALL_MS);
   };
 
+  /**
+   * Reads on in the next turn, not here: a write the kernel takes at once completes in a
+   * nextTick, so pumping from 'drain' chains pump, drain, pump for as long as a fast reader keeps
+   * the socket taking data, and the event loop does not turn meanwhile.
+   */
   readonly #onDrain = (): void => {
     this.#blocked = false;
     clearTimeout(this.#stallCheck);
     this.#stallCheck = undefined;
-    this.#pump();
+    this.#wake();
   };
 
   readonly #onPing = (): void => {

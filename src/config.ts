@@ -59,6 +59,12 @@ export interface Config {
   readonly retentionMs: number;
   /** Largest request body, in bytes. Default 1 MiB. */
   readonly bodyLimitBytes: number;
+  /**
+   * How far, in bytes (as LogBuffer's entryBytes() counts them), a live reader of a log may fall
+   * behind its ring before the entries it still needs are no longer kept for it and it is told
+   * of them as a gap. Default 64 MiB.
+   */
+  readonly sseLagBudget: number;
   /** Interval of `: ping` comments on SSE streams, in ms. Default 15000. */
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients (`retry:`), in ms. Default 2000. */
@@ -98,6 +104,7 @@ export const DEFAULTS = Object.freeze({
   logByteCap: 32 * MIB,
   retentionMs: 300_000,
   bodyLimitBytes: MIB,
+  sseLagBudget: 64 * MIB,
   ssePingMs: 15_000,
   sseRetryMs: 2000,
 });
@@ -214,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
     logByteCap: bytes(env, 'CHARIOT_LOG_BYTE_CAP', DEFAULTS.logByteCap),
     retentionMs: integer(env, 'CHARIOT_RETENTION_MS', DEFAULTS.retentionMs, 0),
     bodyLimitBytes: bytes(env, 'CHARIOT_BODY_LIMIT', DEFAULTS.bodyLimitBytes),
+    sseLagBudget: bytes(env, 'CHARIOT_SSE_LAG_BUDGET', DEFAULTS.sseLagBudget),
     ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs, 10),
     sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs, 0, 3_600_000),
     redisUrl: redisUrl(env),

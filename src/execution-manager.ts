@@ -103,7 +103,7 @@ export class ExecutionManager {
     if (this.needsRestart) throw new RestartNeededError(this.#pool.quarantined);
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
-    const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer);
+    const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer, this.#config.sseLagBudget);
     // Throws QueueFullError before anything is registered; workers report asynchronously, so
     // the execution is in #live before its first message can arrive.
     this.#scheduler.submit(execution);

@@ -38,12 +38,16 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   #progress: ProgressRecord | undefined;
   #progressAfterSeq = 0;
 
-  constructor(id: string, owner: string, program: string, logCapacity: number) {
+  /**
+   * @param logCapacity the log's ring, in entries (CHARIOT_LOG_BUFFER).
+   * @param logLagBudget bytes a live reader may fall behind the ring (CHARIOT_SSE_LAG_BUDGET).
+   */
+  constructor(id: string, owner: string, program: string, logCapacity: number, logLagBudget: number) {
     super();
     this.id = id;
     this.owner = owner;
     this.program = program;
-    this.logs = new LogBuffer(logCapacity);
+    this.logs = new LogBuffer(logCapacity, logLagBudget);
   }
 
   get status(): ExecutionStatus {

@@ -1,6 +1,8 @@
 // LogBuffer: the log of one execution, as a ring of the newest `capacity` entries numbered by
-// `seq` from 1. Readers keep their own cursor (the last seq they have) and call `readAfter`;
-// `'appended'` (eventemitter3) wakes them. Nothing here knows about HTTP or isolates.
+// `seq` from 1, plus a tail of entries evicted from the ring that a live reader has not passed
+// yet, kept once for all readers and at most `lagBudget` bytes behind the ring for any of them.
+// Readers (`reader()`) keep their own cursor; `'appended'` (eventemitter3) wakes them. Nothing
+// here knows about HTTP or isolates.
 import { EventEmitter } from 'eventemitter3';
 import type { LogLevel, LogRecord } from '../worker/protocol.js';
 
@@ -27,16 +29,54 @@ interface LogBufferEvents {
   appended: [];
 }
 
+/**
+ * What an entry is counted as against a reader's lag budget: 2 bytes per character of its
+ * message plus 420. That is what one costs the heap on Node 24 with the event text a stream
+ * caches for it (an ASCII message is kept at a byte a character, once in the entry and once in
+ * that text): measured at 412, 644 and 2,436 bytes for messages of 6, 100 and 1,000 characters.
+ */
+export function entryBytes(entry: LogEntry): number {
+  return 2 * entry.message.length + ENTRY_OVERHEAD;
+}
+const ENTRY_OVERHEAD = 420;
+
+/** Tail slots passed over before the tail's arrays are compacted. */
+const COMPACT_AFTER = 1024;
+
 export class LogBuffer extends EventEmitter<LogBufferEvents> {
   readonly #capacity: number;
+  readonly #lagBudget: number;
   readonly #ring: (LogEntry | undefined)[];
   #lastSeq = 0;
+  /** Readers that entries are kept for past the ring; LogReader adds and removes itself. */
+  readonly #holders = new Set<LogReader>();
+  /**
+   * The tail: entries evicted from the ring that a holder has not passed, seqs
+   * `firstSeq - heldEntries` .. `firstSeq - 1`, from index `#tailHead` on; `#tailBytes[i]` is
+   * the running total of entryBytes() through `#tail[i]`, and `#tailBytesBefore` that total
+   * just before the tail's first entry.
+   */
+  #tail: (LogEntry | undefined)[] = [];
+  #tailBytes: number[] = [];
+  #tailHead = 0;
+  #tailBytesBefore = 0;
+  #trimScheduled = false;
+  /** What its readers may do, made with the first of them. */
+  #access: BufferAccess | undefined;
 
-  /** @param capacity entries kept; older ones are evicted (CHARIOT_LOG_BUFFER, default 1000). */
-  constructor(capacity: number) {
+  /**
+   * @param capacity entries kept for every reader, late ones too; older ones are evicted
+   *   (CHARIOT_LOG_BUFFER, default 1000).
+   * @param lagBudget bytes (counted by entryBytes()) that a live reader may fall behind the ring
+   *   before it is released and its entries are no longer kept (CHARIOT_SSE_LAG_BUDGET, default
+   *   64 MiB). Unbounded when not given.
+   */
+  constructor(capacity: number, lagBudget = Number.POSITIVE_INFINITY) {
     super();
     if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
+    if (!(lagBudget >= 0)) throw new TypeError('lagBudget must be a number of bytes, at least 0');
     this.#capacity = capacity;
+    this.#lagBudget = lagBudget;
     this.#ring = new Array<LogEntry | undefined>(capacity);
   }
 
@@ -45,7 +85,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
     return this.#lastSeq;
   }
 
-  /** Seq of the oldest retained entry; lastSeq + 1 when empty. */
+  /** Seq of the oldest entry in the ring; lastSeq + 1 when empty. */
   get firstSeq(): number {
     return Math.max(1, this.#lastSeq - this.#capacity + 1);
   }
@@ -54,39 +94,230 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
     return this.#capacity;
   }
 
-  /** Entries retained now: never more than `capacity`. */
+  get lagBudget(): number {
+    return this.#lagBudget;
+  }
+
+  /** Entries in the ring now: never more than `capacity`. */
   get size(): number {
     return this.#lastSeq - this.firstSeq + 1;
   }
 
-  /** Numbers and stores the records, evicting the oldest, then signals 'appended' once. */
+  /** Entries kept past the ring for live readers. */
+  get heldEntries(): number {
+    return this.#tail.length - this.#tailHead;
+  }
+
+  /** What the entries kept past the ring count as (entryBytes()): never more than `lagBudget` after an append. */
+  get heldBytes(): number {
+    return this.heldEntries === 0 ? 0 : this.#tailBytes.at(-1)! - this.#tailBytesBefore;
+  }
+
+  /** Readers that entries are kept for now. */
+  get holders(): number {
+    return this.#holders.size;
+  }
+
+  /** Seq of the oldest entry kept, in the tail or the ring. */
+  get heldFrom(): number {
+    return this.firstSeq - this.heldEntries;
+  }
+
+  /**
+   * Numbers and stores the records, evicting the oldest from the ring to the tail when a holder
+   * still needs them, releases the holders that fell more than the budget behind, then signals
+   * 'appended' once.
+   */
   append(records: readonly LogRecord[]): void {
     if (records.length === 0) return;
+    const needed = this.#trim();
     for (const record of records) {
       const seq = ++this.#lastSeq;
-      this.#ring[seq % this.#capacity] = {
+      const slot = seq % this.#capacity;
+      const evicted = this.#ring[slot];
+      if (evicted !== undefined && evicted.seq > needed) this.#keep(evicted);
+      this.#ring[slot] = {
         seq,
         timestamp: new Date(record.time).toISOString(),
         level: record.level,
         message: record.message,
       };
     }
+    if (this.heldEntries > 0) this.#enforceBudget();
     this.emit('appended');
   }
 
-  /** Entries with seq > `cursor`, oldest first, at most `max`; `missed` counts evicted ones. */
+  /** Entries in the ring with seq > `cursor`, oldest first, at most `max`; `missed` counts evicted ones. */
   readAfter(cursor: number, max = Number.POSITIVE_INFINITY): ReadResult {
-    const first = this.firstSeq;
+    return this.#read(cursor, this.firstSeq, max, Number.POSITIVE_INFINITY);
+  }
+
+  /** Every entry in the ring, oldest first. */
+  snapshot(): readonly LogEntry[] {
+    return this.readAfter(0).entries;
+  }
+
+  /**
+   * A reader whose cursor starts at `after` (clamped to the newest entry). Entries are kept for
+   * it past the ring while it holds; call `close()` when done with it.
+   */
+  reader(after: number): LogReader {
+    this.#access ??= {
+      holders: this.#holders,
+      read: (cursor, holding, max, through) => this.#read(cursor, holding ? this.heldFrom : this.firstSeq, max, through),
+      passedTail: () => this.#trimSoon(),
+      released: () => void this.#trim(),
+    };
+    return new LogReader(this, Math.min(after, this.#lastSeq), this.#access);
+  }
+
+  #read(cursor: number, first: number, max: number, through: number): ReadResult {
     const from = Math.max(cursor + 1, first);
     const missed = Math.max(0, Math.min(first, this.#lastSeq + 1) - (cursor + 1));
-    const to = Math.min(this.#lastSeq, from + max - 1);
+    const to = Math.min(this.#lastSeq, from + max - 1, through);
     const entries: LogEntry[] = [];
-    for (let seq = from; seq <= to; seq++) entries.push(this.#ring[seq % this.#capacity] as LogEntry);
+    for (let seq = from; seq <= to; seq++) entries.push(this.#at(seq));
     return { missed, entries };
   }
 
-  /** Every retained entry, oldest first. */
-  snapshot(): readonly LogEntry[] {
-    return this.readAfter(0).entries;
+  /** A kept entry (the caller checked that `seq` lies in the tail or the ring). */
+  #at(seq: number): LogEntry {
+    const ringFirst = this.firstSeq;
+    if (seq >= ringFirst) return this.#ring[seq % this.#capacity] as LogEntry;
+    return this.#tail[this.#tail.length - (ringFirst - seq)] as LogEntry;
+  }
+
+  #keep(entry: LogEntry): void {
+    const before = this.heldEntries === 0 ? this.#tailBytesBefore : this.#tailBytes.at(-1)!;
+    this.#tail.push(entry);
+    this.#tailBytes.push(before + entryBytes(entry));
+  }
+
+  /** The running total of entryBytes() through `seq`, for a seq from the tail's start - 1 on. */
+  #bytesThrough(seq: number): number {
+    const fromEnd = this.firstSeq - 1 - seq;
+    if (fromEnd <= 0) return this.#tailBytes.at(-1) ?? this.#tailBytesBefore;
+    if (fromEnd >= this.heldEntries) return this.#tailBytesBefore;
+    return this.#tailBytes[this.#tail.length - 1 - fromEnd]!;
+  }
+
+  /** Releases every holder that is more than the budget behind the ring, then trims. */
+  #enforceBudget(): void {
+    const end = this.#tailBytes.at(-1)!;
+    for (const reader of this.#holders) {
+      if (end - this.#bytesThrough(reader.cursor) > this.#lagBudget) reader.release();
+    }
+    this.#trim();
+  }
+
+  /** Drops the tail's entries that every holder has passed; returns the lowest holder cursor (Infinity without holders). */
+  #trim(): number {
+    let needed = Number.POSITIVE_INFINITY;
+    for (const reader of this.#holders) needed = Math.min(needed, reader.cursor);
+    const first = this.heldFrom;
+    const drop = Math.min(this.heldEntries, needed - first + 1);
+    if (drop <= 0) return needed;
+    if (drop === this.heldEntries) {
+      this.#tailBytesBefore = this.#tailBytes.at(-1)!;
+      this.#tail = [];
+      this.#tailBytes = [];
+      this.#tailHead = 0;
+      return needed;
+    }
+    for (let i = this.#tailHead; i < this.#tailHead + drop; i++) this.#tail[i] = undefined;
+    this.#tailHead += drop;
+    this.#tailBytesBefore = this.#tailBytes[this.#tailHead - 1]!;
+    if (this.#tailHead >= COMPACT_AFTER && this.#tailHead * 2 >= this.#tail.length) {
+      this.#tail = this.#tail.slice(this.#tailHead);
+      this.#tailBytes = this.#tailBytes.slice(this.#tailHead);
+      this.#tailHead = 0;
+    }
+    return needed;
+  }
+
+  /** Trims once at the end of this turn, however many readers passed a part of the tail in it. */
+  #trimSoon(): void {
+    if (this.#trimScheduled) return;
+    this.#trimScheduled = true;
+    setImmediate(() => {
+      this.#trimScheduled = false;
+      this.#trim();
+    });
+  }
+}
+
+/** What a LogBuffer lets its readers do, and nobody else. */
+interface BufferAccess {
+  /** The readers entries are kept for; a reader adds and removes itself. */
+  readonly holders: Set<LogReader>;
+  /** Reads after `cursor` from the tail and the ring (`holding`), or from the ring only. */
+  read(cursor: number, holding: boolean, max: number, through: number): ReadResult;
+  /** A holder moved past an entry of the tail. */
+  passedTail(): void;
+  /** A reader stopped holding: what only it needed goes at once. */
+  released(): void;
+}
+
+/**
+ * One reader's place in a LogBuffer (made by `LogBuffer.reader()`): the seq of the last entry
+ * it has passed, and whether entries are kept past the ring for it. It holds from the moment
+ * its cursor is in the ring (nothing it needs was evicted) until it falls more than the lag
+ * budget behind, or is released by its owner (a stalled socket), or closed; a released reader
+ * reads the ring only, with exact gaps, until it is back in the ring.
+ */
+export class LogReader {
+  readonly #buffer: LogBuffer;
+  readonly #access: BufferAccess;
+  #cursor: number;
+  #closed = false;
+
+  /** @internal Use LogBuffer.reader(). */
+  constructor(buffer: LogBuffer, cursor: number, access: BufferAccess) {
+    this.#buffer = buffer;
+    this.#access = access;
+    this.#cursor = cursor;
+    this.#holdIfInRing();
+  }
+
+  /** Seq of the last entry passed (read, skipped, or counted in a gap). */
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  /** True while entries are kept past the ring for this reader. */
+  get holding(): boolean {
+    return this.#access.holders.has(this);
+  }
+
+  /**
+   * Entries after the cursor, oldest first, at most `max` and none past seq `through`; `missed`
+   * counts the ones evicted (and not kept for it) before this read. Does not move the cursor.
+   */
+  read(max = Number.POSITIVE_INFINITY, through = Number.POSITIVE_INFINITY): ReadResult {
+    return this.#access.read(this.#cursor, this.holding, max, through);
+  }
+
+  /** Moves the cursor on to `seq` (an entry sent or passed over, or the end of a gap). */
+  advance(seq: number): void {
+    const from = this.#cursor;
+    if (seq <= from) return;
+    this.#cursor = seq;
+    if (!this.holding) this.#holdIfInRing();
+    else if (from < this.#buffer.firstSeq - 1) this.#access.passedTail();
+  }
+
+  /** Stops keeping entries for this reader until its cursor is back in the ring. */
+  release(): void {
+    if (this.#access.holders.delete(this)) this.#access.released();
+  }
+
+  /** Releases it for good. */
+  close(): void {
+    this.#closed = true;
+    this.release();
+  }
+
+  #holdIfInRing(): void {
+    if (!this.#closed && this.#cursor >= this.#buffer.firstSeq - 1) this.#access.holders.add(this);
   }
 }

@@ -1,21 +1,25 @@
 // The Server-Sent-Events writer: one SseSubscriber per GET /api/logs/:id response.
 //
-// A subscriber holds a cursor (the last seq it has passed) into the execution's LogBuffer and
-// no queue of its own: it reads on from the cursor when entries are appended, when progress is
-// reported, and when its socket drains after write() returned false. So the log is held once,
-// in the ring, however many subscribers read it and however slowly; a blocked subscriber holds
-// at most one write past its socket's high-water mark. A cursor that fell behind the ring's
-// start gets `event: gap` with the exact count. The latest progress is sent in its place among
-// the entries (after the entry that was the newest when it was reported). When the execution
-// has finished and the cursor has reached the end, `event: done` ends the response.
+// A subscriber holds a LogReader (a cursor, the last seq it has passed) into the execution's
+// LogBuffer and no queue of its own: it reads on from the cursor when entries are appended,
+// when progress is reported, and after its socket drains when write() returned false. While it
+// keeps up, the log keeps what it has not read yet past the ring (once, for all subscribers),
+// up to the lag budget; so a burst far larger than the ring reaches it whole. A subscriber past
+// the budget, or whose socket takes no data for STALL_MS, is released: from then on it reads the
+// ring, and a cursor that fell behind the ring's start gets `event: gap` with the exact count.
+// A blocked subscriber holds at most one write past its socket's high-water mark. The latest
+// progress is sent in its place among the entries (after the entry that was the newest when it
+// was reported). When the execution has finished and the cursor has reached the end,
+// `event: done` ends the response.
 //
-// Appends wake a subscriber once per turn of the event loop (setImmediate): worker batches
-// that arrive together go out in one write per socket, not one each. Progress pumps at once,
-// so a subscriber that keeps up sees every report, not only the last of a turn.
+// Appends and drains wake a subscriber once per turn of the event loop (setImmediate): worker
+// batches that arrive together go out in one write per socket, not one each, and a subscriber
+// writes at most TURN_CHARS a turn. Progress pumps at once, so a subscriber that keeps up sees
+// every report, not only the last of a turn.
 // Knows nothing of isolates.
 import type { ServerResponse } from 'node:http';
 import type { Execution } from './execution.js';
-import { LOG_LEVELS, type LogEntry, type LogLevel } from './log-buffer.js';
+import { LOG_LEVELS, type LogEntry, type LogLevel, type LogReader } from './log-buffer.js';
 import type { ProgressRecord } from '../worker/protocol.js';
 
 export interface StreamOptions {
@@ -39,6 +43,8 @@ export interface SubscriberStats {
   readonly highWaterMark: number;
   /** True while it waits for 'drain'. */
   readonly blocked: boolean;
+  /** True while the log keeps entries evicted from the ring for it (it keeps up). */
+  readonly holding: boolean;
 }
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -48,13 +54,23 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'X-Accel-Buffering': 'no',
 });
 
-/** Entries read from the ring at once. */
+/** Entries read from the log at once. */
 const READ_CHUNK = 256;
+/**
+ * A subscriber whose socket takes no data for this long is stalled: the log stops keeping
+ * entries for it past the ring, and it is told of what it misses as gaps.
+ */
+export const STALL_MS = 5000;
 /**
  * Text gathered before one write. With the socket's high-water mark, this bounds what a blocked
  * subscriber holds: at most the mark, plus this, plus one event.
  */
 export const WRITE_CHARS = 16 * 1024;
+/**
+ * Text one subscriber writes in one turn of the event loop at most, so that a subscriber with
+ * a long way to catch up (and a socket that takes it all) leaves the loop to everyone else.
+ */
+const TURN_CHARS = 256 * 1024;
 
 const RANK: Readonly<Record<LogLevel, number>> = Object.freeze(
   Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Record<LogLevel, number>,
@@ -100,7 +116,10 @@ class SseSubscriber implements SubscriberStats {
   readonly #pingMs: number;
   #ping: NodeJS.Timeout | undefined;
   #wakeup: NodeJS.Immediate | undefined;
-  #cursor: number;
+  #stallCheck: NodeJS.Timeout | undefined;
+  /** What the response held when the socket was last seen taking data. */
+  #unsentAtCheck = 0;
+  readonly #reader: LogReader;
   #blocked = false;
   #ended = false;
   /** The progress record this subscriber has sent, or must not send; compared by identity. */
@@ -112,15 +131,15 @@ class SseSubscriber implements SubscriberStats {
     this.#minRank = RANK[options.minLevel];
     this.#pingMs = options.pingMs;
     // An id beyond the newest entry cannot have been seen: it counts as the newest, so the
-    // entries still to come are sent rather than silently skipped.
-    this.#cursor = Math.min(options.after, execution.logs.lastSeq);
+    // entries still to come are sent rather than silently skipped (reader() clamps it).
+    this.#reader = execution.logs.reader(options.after);
     // The latest progress comes in its place, live or on replay after the end; a subscriber
     // resuming after that place has had it already.
     if (execution.progressAfterSeq < options.after) this.#progressSeen = execution.progress;
   }
 
   get cursor(): number {
-    return this.#cursor;
+    return this.#reader.cursor;
   }
 
   get bufferedLength(): number {
@@ -134,6 +153,10 @@ class SseSubscriber implements SubscriberStats {
 
   get blocked(): boolean {
     return this.#blocked;
+  }
+
+  get holding(): boolean {
+    return this.#reader.holding;
   }
 
   start(retryMs: number): void {
@@ -157,59 +180,88 @@ class SseSubscriber implements SubscriberStats {
     this.#wakeup ??= setImmediate(this.#pump);
   };
 
-  /** Sends what the cursor has not passed yet, until the socket pushes back. */
+  /**
+   * Sends what the cursor has not passed yet, until the socket pushes back; past TURN_CHARS it
+   * goes on in the next turn of the event loop.
+   */
   readonly #pump = (): void => {
     this.#wakeup = undefined;
     if (this.#blocked || this.#ended) return;
-    const { logs } = this.#execution;
+    let turn = TURN_CHARS;
     for (;;) {
       const progress = this.#execution.progress;
-      let max = READ_CHUNK;
+      // Read only up to the progress's place (a gap over it is sent first, then the progress).
+      let through = Number.POSITIVE_INFINITY;
       if (progress !== undefined && progress !== this.#progressSeen) {
-        const place = this.#execution.progressAfterSeq;
-        if (this.#cursor >= place) {
+        through = this.#execution.progressAfterSeq;
+        if (this.#reader.cursor >= through) {
           this.#progressSeen = progress;
           this.#write(namedEvent('progress', progress));
           if (this.#blocked) return;
           continue;
         }
-        // Read only up to its place (a gap over it is sent first, then the progress).
-        max = Math.max(0, Math.min(max, place - Math.max(this.#cursor, logs.firstSeq - 1)));
       }
-      const { missed, entries } = logs.readAfter(this.#cursor, max);
+      const { missed, entries } = this.#reader.read(READ_CHUNK, through);
       if (missed === 0 && entries.length === 0) break;
-      if (!this.#send(missed, entries)) return;
+      turn -= this.#send(missed, entries);
+      if (this.#blocked) return;
+      if (turn <= 0) return this.#wake();
     }
     if (this.#execution.finished) this.#end();
   };
 
-  /** Writes a gap and entries, moving the cursor; false when the socket pushed back. */
-  #send(missed: number, entries: readonly LogEntry[]): boolean {
+  /** Writes a gap and entries, moving the cursor, until the socket pushes back; returns the characters written. */
+  #send(missed: number, entries: readonly LogEntry[]): number {
+    const reader = this.#reader;
+    let written = 0;
     let text = '';
     if (missed > 0) {
-      this.#cursor += missed;
-      text = gapEvent(this.#cursor, missed);
+      reader.advance(reader.cursor + missed);
+      text = gapEvent(reader.cursor, missed);
     }
     for (const entry of entries) {
-      this.#cursor = entry.seq;
+      reader.advance(entry.seq);
       if (RANK[entry.level] >= this.#minRank) text += entryEvent(entry);
       if (text.length >= WRITE_CHARS) {
         this.#write(text);
+        written += text.length;
         text = '';
-        if (this.#blocked) return false;
+        if (this.#blocked) return written;
       }
     }
     if (text !== '') this.#write(text);
-    return !this.#blocked;
+    return written + text.length;
   }
 
   #write(text: string): void {
-    if (!this.#res.write(text)) this.#blocked = true;
+    if (this.#res.write(text) || this.#blocked) return;
+    this.#blocked = true;
+    this.#unsentAtCheck = this.#res.writableLength;
+    this.#stallCheck = setTimeout(this.#checkStall, STALL_MS);
   }
 
+  /** Still blocked STALL_MS after the socket last took data: the log stops keeping entries for it. */
+  readonly #checkStall = (): void => {
+    const unsent = this.#res.writableLength;
+    if (unsent >= this.#unsentAtCheck) {
+      this.#stallCheck = undefined;
+      this.#reader.release();
+      return;
+    }
+    this.#unsentAtCheck = unsent;
+    this.#stallCheck = setTimeout(this.#checkStall, STALL_MS);
+  };
+
+  /**
+   * Reads on in the next turn, not here: a write the kernel takes at once completes in a
+   * nextTick, so pumping from 'drain' chains pump, drain, pump for as long as a fast reader keeps
+   * the socket taking data, and the event loop does not turn meanwhile.
+   */
   readonly #onDrain = (): void => {
     this.#blocked = false;
-    this.#pump();
+    clearTimeout(this.#stallCheck);
+    this.#stallCheck = undefined;
+    this.#wake();
   };
 
   readonly #onPing = (): void => {
@@ -227,6 +279,8 @@ class SseSubscriber implements SubscriberStats {
     this.#ended = true;
     clearInterval(this.#ping);
     clearImmediate(this.#wakeup);
+    clearTimeout(this.#stallCheck);
+    this.#reader.close();
     this.#execution.logs.off('appended', this.#wake);
     this.#execution.off('progress', this.#pump);
     this.#execution.off('end', this.#wake);

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       logBuffer: 1000,
       retentionMs: 300_000,
       bodyLimitBytes: 1024 * 1024,
+      sseLagBudget: 64 * 1024 * 1024,
       ssePingMs: 15_000,
       sseRetryMs: 2000,
       redisUrl: undefined,
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
       PORT: '0',
       CHARIOT_USERS: 'alice:secret,bob:pa:ss',
       CHARIOT_BODY_LIMIT: '512kb',
+      CHARIOT_SSE_LAG_BUDGET: '8mb',
       CHARIOT_THREADS: '3',
       CHARIOT_SPARE_ISOLATES: '0',
       CHARIOT_SANDBOX_MEMORY_MB: '384',
@@ -49,6 +51,7 @@ describe('loadConfig', () => {
     expect(config.users).to.deep.equal([{ username: 'alice', password: 'secret' }, { username: 'bob', password: 'pa:ss' }]);
     expect(config.usingDefaultUsers).to.equal(false);
     expect(config.bodyLimitBytes).to.equal(512 * 1024);
+    expect(config.sseLagBudget).to.equal(8 * 1024 * 1024);
     expect(config.threads).to.equal(3);
     expect(config.spareIsolates).to.equal(0);
     expect(config.sandboxMemoryMb).to.equal(384);
@@ -65,6 +68,7 @@ describe('loadConfig', () => {
     [{ CHARIOT_QUARANTINE_LIMIT: '0' }, 'CHARIOT_QUARANTINE_LIMIT must be between 1 and 1000, got 0'],
     [{ CHARIOT_CPU_MS: '-5' }, 'CHARIOT_CPU_MS must be a whole number, got "-5"'],
     [{ CHARIOT_BODY_LIMIT: 'lots' }, 'CHARIOT_BODY_LIMIT must be a size such as 1mb, 512kb or 1048576, got "lots"'],
+    [{ CHARIOT_SSE_LAG_BUDGET: '8 megs' }, 'CHARIOT_SSE_LAG_BUDGET must be a size such as 1mb, 512kb or 1048576, got "8 megs"'],
     [{ CHARIOT_USERS: 'nopassword' }, 'CHARIOT_USERS must be name:password pairs separated by commas'],
     [{ CHARIOT_USERS: 'a:1,a:2' }, 'CHARIOT_USERS names "a" twice'],
     [{ CHARIOT_SESSION_KEYS: 'short' }, 'CHARIOT_SESSION_KEYS must hold keys of at least 16 characters'],

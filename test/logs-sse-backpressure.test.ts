@@ -1,6 +1,7 @@
 // GET /api/logs/:execId under load: a subscriber whose socket stops reading while a flood
-// passes gets an exact gap and holds nothing but its cursor; a keep-alive client that reads
-// slowly gets everything the ring still holds; 200 subscribers all get the same stream.
+// passes is released once it falls more than the lag budget behind, then gets an exact gap and
+// holds nothing but its cursor; a keep-alive client that reads slowly gets everything the ring
+// still holds; 200 subscribers all get the same stream.
 import { expect } from 'chai';
 import { Agent } from 'node:http';
 import { subscribersOf, WRITE_CHARS } from '../src/sse.js';
@@ -14,9 +15,10 @@ const RETRY_MS = 2000;
 
 /**
  * The stream of a subscriber that no entry matches, of an execution that logged `last` entries
- * and reported progress 50 after entry `last / 2` and 100 after the last: gaps (the ring is
- * smaller than the worker's batches) that never overlap, "half" once after every gap below
- * its place and before every gap beyond it, then "all" and done.
+ * and reported progress 50 after entry `last / 2` and 100 after the last: gaps that never
+ * overlap (none while it keeps within the lag budget, which passing over entries it does not
+ * send nearly always does), "half" once after every gap below its place and before every gap
+ * beyond it, then "all" and done.
  */
 function expectReaderStream(events: readonly SseEvent[], last: number): void {
   const kinds = events.map((event) => event.event);
@@ -63,14 +65,16 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
     };
   }
 
-  it('a subscriber whose socket is paused while 10,000 entries are logged gets exact gaps, the ring, the latest progress and done, holds no queue meanwhile, and slows nobody', async () => {
+  it('a subscriber whose socket is paused while 10,000 entries are logged is released past the lag budget, gets exact gaps, the ring, the latest progress and done, holds no queue once released, and slows nobody', async () => {
     const LAST = 10_000;
     const PAD = 'x'.repeat(8192);
-    // 80 MB in all, though the stalled subscriber is sent only what the ring still holds when
-    // it is woken: the rest it is told of as gaps, which take no room in the socket. What it is
-    // sent fills the kernel's socket buffers on both ends (a few MB here), so TCP pushes back
-    // on the server. The script waits 5 ms after every 500th entry, so that the server wakes
-    // the subscriber often enough to fill them long before the end even on a busy machine.
+    // 80 MB in all. What the stalled subscriber is sent fills the kernel's socket buffers on
+    // both ends (a few MB here), so TCP pushes back on the server. The script waits 5 ms after
+    // every 500th entry, so that the server wakes the subscriber often enough to fill them long
+    // before the end even on a busy machine. The log then keeps what it has not been sent past
+    // the ring until that is more than the lag budget (64 MiB, some 4,000 of these entries as
+    // it counts them) and releases it: it is sent only what the ring still holds when it is
+    // woken, and told of the rest as gaps, which take no room in the socket.
     const slot = await holdSlot();
     const id = await submit(
       alice,
@@ -97,16 +101,24 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
     expectReaderStream(readerEvents, LAST);
 
     // What the server holds while the subscriber is stalled: the ring, at its capacity, and
-    // a cursor; the response holds at most one write past the socket's high-water mark.
+    // a cursor, nothing past the ring; the response holds at most one write past the socket's
+    // high-water mark.
     expect({ size: execution.logs.size, capacity: execution.logs.capacity, lastSeq: execution.logs.lastSeq }).to.eql({
       size: RING,
       capacity: RING,
       lastSeq: LAST,
     });
-    // The reader has its done; the stalled subscriber is the only one left, still waiting.
+    expect({ heldEntries: execution.logs.heldEntries, heldBytes: execution.logs.heldBytes, holders: execution.logs.holders }, 'kept past the ring').to.eql({
+      heldEntries: 0,
+      heldBytes: 0,
+      holders: 0,
+    });
+    // The reader has its done; the stalled subscriber is the only one left, still waiting,
+    // released.
     const [subscriber, ...others] = subscribersOf(execution);
     expect(others, 'other subscribers').to.eql([]);
     expect(subscriber!.blocked, 'waiting for drain').to.equal(true);
+    expect(subscriber!.holding, 'released').to.equal(false);
     const sent = subscriber!.cursor;
     expect(sent, 'entries sent before the socket pushed back').to.be.within(1, LAST - RING - 1);
     const largestEvent = `id: ${LAST}\ndata: {"seq":${LAST},"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","message":"${message(LAST)}"}\n\n`.length;

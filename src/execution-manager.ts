@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { AlreadyFinishedError, ExecutionNotFoundError, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
-import { WorkerPool } from './pool.js';
+import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
 import type { ExecutionStore } from './store.js';
 import type { CrashKind, ExecTask, ExecutionLimits, ExecutionMessage, Outcome } from '../worker/protocol.js';
@@ -21,6 +21,8 @@ export interface ManagerStats {
   readonly running: number;
   /** Isolates set aside after a catastrophic V8 error since start; each keeps its heap. */
   readonly quarantined: number;
+  /** Worker threads replaced since start because they stopped responding. */
+  readonly lost: number;
 }
 
 /** How long past its wall-clock limit an execution may go without an end: the limit itself, within these bounds. */
@@ -29,6 +31,12 @@ const WATCHDOG_GRACE_MAX_MS = 10_000;
 
 /** How often finished executions are looked at for forgetting, at most. */
 const MAX_SWEEP_INTERVAL_MS = 30_000;
+
+/** The message of an execution whose worker thread failed it. */
+function workerFailure(error: unknown): string {
+  if (error instanceof ThreadLostError) return 'The worker thread running this execution stopped responding and was replaced';
+  return `The worker thread running this execution stopped: ${error instanceof Error ? error.message : String(error)}`;
+}
 
 export class ExecutionManager {
   readonly #config: Config;
@@ -81,6 +89,7 @@ export class ExecutionManager {
       queued: this.#scheduler.queued,
       running: this.#scheduler.running,
       quarantined: this.#pool.quarantined,
+      lost: this.#pool.lost,
     };
   }
 
@@ -175,18 +184,20 @@ export class ExecutionManager {
     }
     // The worker ends every execution by its wall-clock limit. One that has not reported an
     // end well after it is held by a thread that stopped responding (a fatal error parked
-    // it): the record must not stay running for good.
+    // it): the record must not stay running for good, and the pool checks the thread.
     const grace = Math.min(WATCHDOG_GRACE_MAX_MS, Math.max(WATCHDOG_GRACE_MIN_MS, this.#config.wallMs));
-    const watchdog = setTimeout(() => this.#finish(execution, {
-      status: 'error',
-      reason: 'worker',
-      message: `The worker thread running this execution stopped responding: no end ${grace} ms after the wall-clock limit of ${this.#config.wallMs} ms`,
-    }), this.#config.wallMs + grace);
+    const watchdog = setTimeout(() => {
+      this.#finish(execution, {
+        status: 'error',
+        reason: 'worker',
+        message: `The worker thread running this execution stopped responding: no end ${grace} ms after the wall-clock limit of ${this.#config.wallMs} ms`,
+      });
+      void this.#pool.overdue(execution.id);
+    }, this.#config.wallMs + grace);
     try {
       await this.#pool.run(this.#task(execution));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.#finish(execution, { status: 'error', reason: 'worker', message: `The worker thread running this execution stopped: ${reason}` });
+      this.#finish(execution, { status: 'error', reason: 'worker', message: workerFailure(error) });
     } finally {
       clearTimeout(watchdog);
     }

@@ -106,19 +106,41 @@ export class ExecutionManager {
     return this.#pool.pinned;
   }
 
-  /** Registers and queues a program; throws 429/503 errors without registering anything. */
+  /**
+   * Registers and queues a program, all or nothing: a 429 or 503, or a store that fails,
+   * leaves nothing registered, scheduled or counted against the owner.
+   */
   async submit(owner: string, program: string): Promise<Execution> {
     if (this.#closing) throw new ShuttingDownError();
     if (this.needsRestart) throw new RestartNeededError(this.#pool.quarantined);
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
+    this.#scheduler.assertRoom();
     const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer);
-    // Throws QueueFullError before anything is registered; workers report asynchronously, so
-    // the execution is in #live before its first message can arrive.
-    this.#scheduler.submit(execution);
-    this.#live.set(execution.id, execution);
+    // Counted while the store is written, so that the owner's other submissions meanwhile see it.
     this.#unfinishedByOwner.set(owner, unfinished + 1);
-    await this.#store.add(execution);
+    try {
+      await this.#store.add(execution);
+    } catch (error) {
+      this.#uncount(owner);
+      throw error;
+    }
+    try {
+      // The server may have started closing, or the queue filled, while the store was written.
+      if (this.#closing) throw new ShuttingDownError();
+      // Workers report asynchronously, so the execution is in #live before its first message.
+      this.#live.set(execution.id, execution);
+      this.#scheduler.submit(execution);
+    } catch (error) {
+      this.#live.delete(execution.id);
+      this.#uncount(owner);
+      await this.#store.remove(execution.id).catch((removal: unknown) => {
+        // Then it stays readable, ended: never queued for good.
+        execution.finish({ status: 'error', reason: 'internal', message: 'The execution could not be scheduled' });
+        console.error('chariot-exec: a refused execution could not be removed from the store', removal);
+      });
+      throw error;
+    }
     return execution;
   }
 
@@ -226,9 +248,14 @@ export class ExecutionManager {
   #finish(execution: Execution, outcome: Outcome): void {
     if (!this.#live.delete(execution.id)) return;
     this.#cancelRequested.delete(execution.id);
-    const left = (this.#unfinishedByOwner.get(execution.owner) ?? 1) - 1;
-    if (left > 0) this.#unfinishedByOwner.set(execution.owner, left);
-    else this.#unfinishedByOwner.delete(execution.owner);
+    this.#uncount(execution.owner);
     execution.finish(outcome);
+  }
+
+  /** One unfinished execution of this owner fewer. */
+  #uncount(owner: string): void {
+    const left = (this.#unfinishedByOwner.get(owner) ?? 1) - 1;
+    if (left > 0) this.#unfinishedByOwner.set(owner, left);
+    else this.#unfinishedByOwner.delete(owner);
   }
 }

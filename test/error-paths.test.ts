@@ -1,0 +1,126 @@
+// Error paths: a store that fails while an execution is submitted leaves nothing behind (no
+// running execution nobody can reach, no admission counted).
+//
+// The store's failures come from a subclass of MemoryExecutionStore handed to startServer
+// (its `executions` part, the same seam a Redis store would use): nothing in the server is
+// there for the tests.
+import { expect } from 'chai';
+import { loadConfig } from '../src/config.js';
+import type { Execution } from '../src/execution.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { MemoryExecutionStore } from '../src/store.js';
+import type { Client } from './helpers/client.js';
+import { within } from './helpers/adversary.js';
+import { asArray, asObject, expectError } from './helpers/expectations.js';
+import { doneStatus, streamToEnd, submit } from './helpers/executions.js';
+import { loginAs, PASSWORDS } from './helpers/server.js';
+
+const USERS = Object.entries(PASSWORDS).map(([name, password]) => `${name}:${password}`).join(',');
+
+/** A MemoryExecutionStore whose add() fails, or waits, while a test says so. */
+class FaultyStore extends MemoryExecutionStore {
+  /** add() rejects with this while it is set. */
+  addError: Error | undefined;
+  /** add() of a program containing the marker waits for this while it is set. */
+  held: { readonly marker: string; readonly until: Promise<void>; reached: () => void } | undefined;
+
+  override async add(execution: Execution): Promise<void> {
+    if (this.addError !== undefined) throw this.addError;
+    if (this.held !== undefined && execution.program.includes(this.held.marker)) {
+      this.held.reached();
+      await this.held.until;
+    }
+    return super.add(execution);
+  }
+}
+
+function startWith(store: FaultyStore, env: Readonly<Record<string, string>>): Promise<RunningServer> {
+  return startServer(loadConfig({ PORT: '0', CHARIOT_USERS: USERS, ...env }), { executions: store });
+}
+
+async function pool(client: Client): Promise<Record<string, unknown>> {
+  const health = await client.json('GET', '/healthz');
+  expect(health.status, health.text).to.equal(200);
+  return asObject(asObject(health.body).pool);
+}
+
+async function executionIds(client: Client): Promise<string[]> {
+  const list = await client.json('GET', '/api/executions');
+  expect(list.status, list.text).to.equal(200);
+  return asArray(list.body).map((item) => String(asObject(item).execution_id));
+}
+
+/** Captures console.error lines (the server's own log) while `during` runs. */
+async function capturingErrors<T>(during: (lines: string[]) => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    lines.push(args.map((arg) => (arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg))).join(' '));
+  };
+  try {
+    return await during(lines);
+  } finally {
+    console.error = original;
+  }
+}
+
+describe('error paths: the execution store fails while an execution is submitted', () => {
+  const store = new FaultyStore();
+  let server: RunningServer;
+
+  // One slot, one waiting execution at most, one unfinished execution per user: a leaked
+  // admission would show as a 429, a leaked slot as a queue that never moves.
+  before(async () => {
+    server = await startWith(store, { CHARIOT_THREADS: '1', CHARIOT_TASKS_PER_THREAD: '1', CHARIOT_MAX_QUEUE: '1', CHARIOT_MAX_PER_USER: '1' });
+  });
+
+  after(() => server.close());
+
+  for (const path of ['/api/execute-async', '/api/execute']) {
+    it(`POST ${path}: answers 500, runs nothing, registers nothing, and counts nothing against the user`, async () => {
+      const alice = await loginAs(server.url, 'alice');
+      const before = await executionIds(alice);
+      store.addError = new Error('the disk is on fire');
+      const refused = await capturingErrors(async (lines) => {
+        const res = await within(5000, alice.json('POST', path, { program: 'logPrint("spinning"); while (true) {}' }), `POST ${path}`);
+        expect(lines.join('\n')).to.contain('chariot-exec: unexpected error Error: the disk is on fire');
+        return res;
+      });
+      store.addError = undefined;
+      expectError(refused, 500, 'Internal server error', 'INTERNAL');
+      expect(await pool(alice)).to.deep.include({ running: 0, queued: 0 });
+      expect(await executionIds(alice)).to.eql(before);
+      // Her one admission is free: the next execution is taken and runs in the one slot.
+      const next = await alice.json('POST', '/api/execute', { program: '"after the failure"' });
+      expect(next.status, next.text).to.equal(200);
+      expect(asObject(next.body)).to.deep.include({ result: 'after the failure', type: 'string' });
+      expect(await executionIds(alice)).to.eql([asObject(next.body).execution_id, ...before]);
+    });
+  }
+
+  it('answers 503 and forgets the stored record when the queue filled while the store was written', async () => {
+    const [alice, bob, carol] = await Promise.all([loginAs(server.url, 'alice'), loginAs(server.url, 'bob'), loginAs(server.url, 'carol')]);
+    const running = await submit(alice, 'logPrint("holding the slot"); await sleep(60000)');
+    let reached!: () => void;
+    const storing = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    store.held = { marker: 'HELD', until: new Promise((resolve) => (release = resolve)), reached };
+    // Carol's submission finds room in the queue, then waits inside the store's add()...
+    const carols = carol.json('POST', '/api/execute-async', { program: '"HELD"' });
+    await storing;
+    // ...while Bob's takes the last place in the queue.
+    const waiting = await submit(bob, '"waited"');
+    release();
+    store.held = undefined;
+    const refused = await carols;
+    expectError(refused, 503, 'The execution queue is full (1 waiting); try again later', 'QUEUE_FULL');
+    expect(refused.headers.get('retry-after')).to.equal('1');
+    expect(await executionIds(carol)).to.eql([]);
+    expect(await pool(carol)).to.deep.include({ running: 1, queued: 1 });
+
+    expect((await alice.json('POST', `/api/execution/${running}/cancel`)).status).to.equal(202);
+    expect(doneStatus(await streamToEnd(bob, waiting))).to.equal('completed');
+    const admitted = await carol.json('POST', '/api/execute', { program: '"room again"' });
+    expect(admitted.status, admitted.text).to.equal(200);
+  });
+});

@@ -69,7 +69,13 @@ export class ExecutionManager {
       (execution) => this.#run(execution),
     );
     const interval = Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(10, Math.floor(config.retentionMs / 4)));
-    this.#sweep = setInterval(() => void this.#store.sweep(Date.now() - this.#config.retentionMs), interval);
+    this.#sweep = setInterval(() => {
+      // A store that fails (Redis unreachable) must not become an unhandled rejection, which
+      // ends the process: the next sweep tries again.
+      this.#store.sweep(Date.now() - this.#config.retentionMs).catch((error: unknown) => {
+        console.error('chariot-exec: the retention sweep failed', error);
+      });
+    }, interval);
     this.#sweep.unref();
   }
 

@@ -1,5 +1,6 @@
 // Error paths: a store that fails while an execution is submitted leaves nothing behind (no
-// running execution nobody can reach, no admission counted).
+// running execution nobody can reach, no admission counted); a failed retention sweep is
+// logged, never an unhandled rejection.
 //
 // The store's failures come from a subclass of MemoryExecutionStore handed to startServer
 // (its `executions` part, the same seam a Redis store would use): nothing in the server is
@@ -12,17 +13,22 @@ import { MemoryExecutionStore } from '../src/store.js';
 import type { Client } from './helpers/client.js';
 import { within } from './helpers/adversary.js';
 import { asArray, asObject, expectError } from './helpers/expectations.js';
-import { doneStatus, streamToEnd, submit } from './helpers/executions.js';
+import { doneStatus, getResult, streamToEnd, submit } from './helpers/executions.js';
 import { loginAs, PASSWORDS } from './helpers/server.js';
 
 const USERS = Object.entries(PASSWORDS).map(([name, password]) => `${name}:${password}`).join(',');
 
-/** A MemoryExecutionStore whose add() fails, or waits, while a test says so. */
+/** A MemoryExecutionStore whose add() and sweep() fail, or add() waits, while a test says so. */
 class FaultyStore extends MemoryExecutionStore {
   /** add() rejects with this while it is set. */
   addError: Error | undefined;
   /** add() of a program containing the marker waits for this while it is set. */
   held: { readonly marker: string; readonly until: Promise<void>; reached: () => void } | undefined;
+
+  /** sweep() rejects with this while it is set. */
+  sweepError: Error | undefined;
+  /** Called after every sweep() with whether it failed. */
+  onSweep: ((failed: boolean) => void) | undefined;
 
   override async add(execution: Execution): Promise<void> {
     if (this.addError !== undefined) throw this.addError;
@@ -31,6 +37,16 @@ class FaultyStore extends MemoryExecutionStore {
       await this.held.until;
     }
     return super.add(execution);
+  }
+
+  override async sweep(cutoff: number): Promise<number> {
+    if (this.sweepError !== undefined) {
+      this.onSweep?.(true);
+      throw this.sweepError;
+    }
+    const removed = await super.sweep(cutoff);
+    this.onSweep?.(false);
+    return removed;
   }
 }
 
@@ -122,5 +138,58 @@ describe('error paths: the execution store fails while an execution is submitted
     expect(doneStatus(await streamToEnd(bob, waiting))).to.equal('completed');
     const admitted = await carol.json('POST', '/api/execute', { program: '"room again"' });
     expect(admitted.status, admitted.text).to.equal(200);
+  });
+});
+
+describe('error paths: the retention sweep fails', () => {
+  const store = new FaultyStore();
+  let server: RunningServer;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+
+  before(async () => {
+    process.on('unhandledRejection', onUnhandled);
+    // A sweep every 10 ms (a quarter of the retention time, at least 10 ms).
+    server = await startWith(store, { CHARIOT_RETENTION_MS: '40' });
+  });
+
+  after(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await server.close();
+  });
+
+  it('logs each failure, leaves no unhandled rejection, and sweeps again once the store is back', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const lines = await capturingErrors(async (captured) => {
+      let failures = 0;
+      const failedThrice = new Promise<void>((resolve) => {
+        store.onSweep = (failed) => {
+          if (failed && ++failures === 3) resolve();
+        };
+      });
+      store.sweepError = new Error('the store is unreachable');
+      await within(5000, failedThrice, 'three failed sweeps');
+      store.sweepError = undefined;
+      // An unhandled rejection is reported after the microtasks of the turn it happened in.
+      await new Promise((resolve) => setImmediate(resolve));
+      return captured;
+    });
+    expect(unhandled, 'unhandled rejections').to.eql([]);
+    const sweepLines = lines.filter((line) => line.startsWith('chariot-exec: the retention sweep failed'));
+    expect(sweepLines.length, lines.join('\n')).to.equal(3);
+    for (const line of sweepLines) expect(line).to.equal('chariot-exec: the retention sweep failed Error: the store is unreachable');
+
+    // The service goes on, and so does the sweep once the store answers again.
+    const run = await alice.json('POST', '/api/execute', { program: '6 * 7' });
+    expect(run.status, run.text).to.equal(200);
+    const id = String(asObject(run.body).execution_id);
+    const swept = new Promise<void>((resolve) => {
+      store.onSweep = (failed) => {
+        if (!failed) void getResult(alice, id).then((res) => res.status === 404 && resolve());
+      };
+    });
+    await within(5000, swept, 'the finished execution forgotten by a sweep');
+    store.onSweep = undefined;
+    expect(unhandled, 'unhandled rejections').to.eql([]);
   });
 });

@@ -1,20 +1,22 @@
 // Error paths: a store that fails while an execution is submitted leaves nothing behind (no
 // running execution nobody can reach, no admission counted); a failed retention sweep is
-// logged, never an unhandled rejection.
+// logged, never an unhandled rejection; a client that hangs up on POST /api/execute before its
+// answer has its execution cancelled.
 //
 // The store's failures come from a subclass of MemoryExecutionStore handed to startServer
 // (its `executions` part, the same seam a Redis store would use): nothing in the server is
 // there for the tests.
 import { expect } from 'chai';
+import { connect } from 'node:net';
 import { loadConfig } from '../src/config.js';
 import type { Execution } from '../src/execution.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { MemoryExecutionStore } from '../src/store.js';
 import type { Client } from './helpers/client.js';
 import { within } from './helpers/adversary.js';
-import { asArray, asObject, expectError } from './helpers/expectations.js';
+import { asArray, asObject, expectError, expectLogEntries } from './helpers/expectations.js';
 import { doneStatus, getResult, streamToEnd, submit } from './helpers/executions.js';
-import { loginAs, PASSWORDS } from './helpers/server.js';
+import { loginAs, PASSWORDS, useServer } from './helpers/server.js';
 
 const USERS = Object.entries(PASSWORDS).map(([name, password]) => `${name}:${password}`).join(',');
 
@@ -24,7 +26,6 @@ class FaultyStore extends MemoryExecutionStore {
   addError: Error | undefined;
   /** add() of a program containing the marker waits for this while it is set. */
   held: { readonly marker: string; readonly until: Promise<void>; reached: () => void } | undefined;
-
   /** sweep() rejects with this while it is set. */
   sweepError: Error | undefined;
   /** Called after every sweep() with whether it failed. */
@@ -52,6 +53,15 @@ class FaultyStore extends MemoryExecutionStore {
 
 function startWith(store: FaultyStore, env: Readonly<Record<string, string>>): Promise<RunningServer> {
   return startServer(loadConfig({ PORT: '0', CHARIOT_USERS: USERS, ...env }), { executions: store });
+}
+
+/** Polls `check` until it holds, for state with no event to wait on (a slot freed after an end). */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let tries = 0; tries < 200; tries++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect.fail(`${what} did not happen within 2 s`);
 }
 
 async function pool(client: Client): Promise<Record<string, unknown>> {
@@ -191,5 +201,75 @@ describe('error paths: the retention sweep fails', () => {
     await within(5000, swept, 'the finished execution forgotten by a sweep');
     store.onSweep = undefined;
     expect(unhandled, 'unhandled rejections').to.eql([]);
+  });
+});
+
+describe('error paths: a client that hangs up on POST /api/execute before its answer', () => {
+  // One slot and one unfinished execution per user: a script left running would hold both.
+  const server = useServer({ CHARIOT_THREADS: '1', CHARIOT_TASKS_PER_THREAD: '1', CHARIOT_MAX_PER_USER: '1', CHARIOT_CPU_MS: '30000', CHARIOT_WALL_MS: '30000' });
+
+  /** Sends POST /api/execute over a socket of its own, which the caller destroys. */
+  function rawExecute(cookie: string, program: string): ReturnType<typeof connect> {
+    const { hostname, port } = new URL(server.url);
+    const body = JSON.stringify({ program });
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => undefined);
+    socket.write(`POST /api/execute HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n`
+      + `Cookie: ${cookie}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return socket;
+  }
+
+  const SCRIPTS: ReadonlyArray<readonly [string, string]> = [
+    ['computing', 'logPrint("started"); while (true) {}'],
+    ['sleeping', 'logPrint("started"); await sleep(25000); "woke"'],
+  ];
+  for (const [what, program] of SCRIPTS) {
+    it(`cancels its ${what} script at once: the execution ends cancelled, its slot and the user's admission are free`, async () => {
+      const alice = await server.login('alice');
+      const before = new Set(await executionIds(alice));
+      const socket = rawExecute(alice.cookieHeader ?? '', program);
+      let id: string | undefined;
+      await eventually(async () => {
+        id = (await executionIds(alice)).find((known) => !before.has(known));
+        return id !== undefined;
+      }, 'the synchronous execution to be registered');
+      const stream = await alice.sse(`/api/logs/${id!}`);
+      await stream.nthEvent(1);
+      const hungUp = Date.now();
+      socket.destroy();
+
+      expect(doneStatus(await within(3000, stream.untilDone(), 'the end of the abandoned execution'))).to.equal('cancelled');
+      expect(Date.now() - hungUp, 'ms from the hang-up to the end').to.be.below(2000);
+      const result = await getResult(alice, id!);
+      expect(result.status).to.equal(500);
+      const body = asObject(result.body);
+      expect(body).to.deep.include({ execution_id: id, status: 'cancelled', error: 'Execution cancelled' });
+      expectLogEntries(body.logs, [{ level: 'INFO', message: 'started' }]);
+      await eventually(async () => (await pool(alice)).running === 0, 'the slot to be free');
+      expect(await pool(alice)).to.deep.include({ running: 0, queued: 0 });
+
+      for (const value of [1, 2]) {
+        const next = await alice.json('POST', '/api/execute', { program: `${value}` });
+        expect(next.status, next.text).to.equal(200);
+        expect(asObject(next.body)).to.deep.include({ result: value, type: 'number' });
+      }
+    });
+  }
+
+  it('leaves an execution whose answer was sent alone when the client then hangs up', async () => {
+    const alice = await server.login('alice');
+    const socket = rawExecute(alice.cookieHeader ?? '', '"answered"');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('"answered"')) resolve(text);
+      });
+    });
+    socket.destroy();
+    expect(answer).to.match(/^HTTP\/1\.1 200 OK\r\n/);
+    const [id] = await executionIds(alice);
+    const result = await getResult(alice, id!);
+    expect(asObject(result.body)).to.deep.include({ status: 'completed', result: { value: 'answered', type: 'string' } });
   });
 });

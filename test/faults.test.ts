@@ -102,8 +102,8 @@ describe('faults', () => {
     }, 'the synchronous execution to run');
     controller.abort();
     expect(((await request) as Error).name).to.equal('AbortError');
-    // The script is not the client's to stop: it runs to its end, then nothing is left.
-    expect(await execution!.whenFinished()).to.equal('completed');
+    // Nobody is left to get the answer: the execution is cancelled, then nothing is left.
+    expect(await execution!.whenFinished()).to.equal('cancelled');
     expect(listeners(execution!)).to.eql({ appended: 0, end: 0, progress: 0 });
   });
 });

@@ -181,6 +181,10 @@ export class ExecutionManager {
       for (const execution of this.#scheduler.drain()) this.#finish(execution, { status: 'cancelled' });
       const running = [...this.#live.values()];
       for (const execution of running) this.#requestCancel(execution);
+      // A live thread answers these cancels at once. One that does not has stopped responding:
+      // the pool takes it out of service, which ends its executions, so shutdown never waits
+      // for a watchdog (up to 70 s), nor ends in a process.exit that a frozen thread would hang.
+      for (const execution of running) void this.#pool.overdue(execution.id);
       await Promise.all(running.map((execution) => execution.whenFinished()));
       await this.#pool.close();
       await this.#store.close();

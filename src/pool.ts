@@ -242,8 +242,8 @@ export class WorkerPool {
     this.#threads[this.#threads.indexOf(thread)] = this.#startThread();
     const ids = thread.piscina.threads.map((worker) => worker.threadId);
     const what = `worker thread ${ids.join(', ')}`;
-    console.error(`chariot-exec: ${what} stopped responding (execution ${execId} had no end after its wall-clock limit, nor after a cancel); `
-      + `a new thread takes its place and its ${thread.running} executions end with an error`);
+    console.error(`chariot-exec: ${what} stopped responding (it did not answer a cancel of execution ${execId} within ${ANSWER_MS} ms); `
+      + `a new thread takes its place, and the executions it held (${thread.running}) end with an error`);
     const stopping = settlesWithin(thread.piscina.destroy(), WORKER_CLOSE_MS).then((stopped) => {
       this.#stopping.delete(stopping);
       if (stopped) return console.error(`chariot-exec: the lost ${what} stopped`);

@@ -218,3 +218,36 @@ describe('faults: a worker thread that stops responding is replaced', () => {
     await within(5000, server.close(), 'close()');
   });
 });
+
+describe('faults: shutdown just after a worker thread stopped responding', () => {
+  let server: RunningServer;
+
+  before(async () => {
+    // A watchdog that would fire only 40 s from now: shutdown must not wait for it.
+    server = await startTestServer({ CHARIOT_THREADS: '1', CHARIOT_WALL_MS: '20000' });
+  });
+
+  after(() => server.close());
+
+  it('takes the thread out when it does not answer the cancel, ends its executions, and closes within a few seconds', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const id = await submit(alice, 'logPrint("asleep"); await sleep(15000); 1');
+    const stream = await alice.sse(`/api/logs/${id}`);
+    await stream.nthEvent(1);
+    const execution = await server.manager.get(id, 'alice');
+    server.manager.crashWorkerOf(id, 'freeze');
+    // The worker disposes its isolates before it freezes (a few ms); a cancel that reached it
+    // before would end the execution as cancelled. Nothing tells from outside when it froze.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    await within(5000, server.close(), 'close()');
+    expect(Date.now() - started, 'ms to close').to.be.below(5000);
+    expect(doneStatus(await stream.untilDone())).to.equal('error');
+    expect({ status: execution.status, error: execution.error }).to.eql({
+      status: 'error',
+      error: 'The worker thread running this execution stopped responding and was replaced',
+    });
+    expect(server.manager.stats.lost).to.equal(1);
+    expect(server.manager.pinned, 'pinned').to.equal(false);
+  });
+});

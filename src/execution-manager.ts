@@ -34,7 +34,7 @@ const MAX_SWEEP_INTERVAL_MS = 30_000;
 
 /** The message of an execution whose worker thread failed it. */
 function workerFailure(error: unknown): string {
-  if (error instanceof ThreadLostError) return 'The worker thread running this execution stopped responding and was replaced';
+  if (error instanceof ThreadLostError) return `The worker thread running this execution stopped responding${error.replaced ? ' and was replaced' : ''}`;
   return `The worker thread running this execution stopped: ${error instanceof Error ? error.message : String(error)}`;
 }
 
@@ -184,7 +184,7 @@ export class ExecutionManager {
       // A live thread answers these cancels at once. One that does not has stopped responding:
       // the pool takes it out of service, which ends its executions, so shutdown never waits
       // for a watchdog (up to 70 s), nor ends in a process.exit that a frozen thread would hang.
-      for (const execution of running) void this.#pool.overdue(execution.id);
+      for (const execution of running) void this.#pool.overdue(execution.id, false);
       await Promise.all(running.map((execution) => execution.whenFinished()));
       await this.#pool.close();
       await this.#store.close();

@@ -24,6 +24,13 @@ export interface PoolOptions {
 /** A task failed because its thread stopped responding and was taken out of service. */
 export class ThreadLostError extends Error {
   override name = 'ThreadLostError';
+  /** False at shutdown, when no thread takes the lost one's place. */
+  readonly replaced: boolean;
+
+  constructor(replaced: boolean, cause: unknown) {
+    super(`The worker thread stopped responding${replaced ? ' and was replaced' : ''}`, { cause });
+    this.replaced = replaced;
+  }
 }
 
 /** One worker thread in service: a Piscina of one worker, and the tasks handed to it. */
@@ -31,6 +38,7 @@ interface Thread {
   readonly piscina: Piscina<ExecTask, TaskResult>;
   running: number;
   lost: boolean;
+  replaced: boolean;
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
@@ -128,7 +136,7 @@ export class WorkerPool {
       const result = await running;
       this.#noteQuarantines(result.threadId, result.quarantines);
     } catch (error) {
-      if (thread.lost) throw new ThreadLostError('The worker thread stopped responding and was replaced', { cause: error });
+      if (thread.lost) throw new ThreadLostError(thread.replaced, error);
       throw error;
     } finally {
       thread.running--;
@@ -137,16 +145,17 @@ export class WorkerPool {
   }
 
   /**
-   * The execution is overdue (the manager's watchdog): it is cancelled, and if its thread does
-   * not answer within ANSWER_MS the thread has stopped responding. It is then taken out of
-   * service (its tasks fail at once, a new thread takes its place) and stopped.
+   * The execution is overdue (the manager's watchdog, or a shutdown): it is cancelled, and if
+   * its thread does not answer within ANSWER_MS the thread has stopped responding. It is then
+   * taken out of service (its tasks fail at once; unless `replace` is false, at shutdown, a new
+   * thread takes its place) and stopped.
    */
-  async overdue(execId: string): Promise<void> {
+  async overdue(execId: string, replace = true): Promise<void> {
     const task = this.#tasks.get(execId);
     if (task === undefined || task.thread.lost) return;
     this.cancel(execId);
     if (await settlesWithin(task.settled, ANSWER_MS)) return;
-    if (!task.thread.lost && this.#closed === undefined) this.#lose(task.thread, execId);
+    if (!task.thread.lost && this.#closed === undefined) this.#lose(task.thread, execId, replace);
   }
 
   /** Fault injection for tests: the worker holding this execution dies as if it crashed. */
@@ -207,7 +216,7 @@ export class WorkerPool {
     // Errors of tasks are reported through their promises; this keeps a stray one from
     // becoming an unhandled 'error' event.
     piscina.on('error', (error: unknown) => console.error('chariot-exec: worker pool error', error));
-    return { piscina, running: 0, lost: false };
+    return { piscina, running: 0, lost: false, replaced: false };
   }
 
   #onWorkerMessage(message: WorkerMessage): void {
@@ -224,7 +233,8 @@ export class WorkerPool {
 
   /** The thread in service with the fewest tasks (the scheduler keeps the total within capacity). */
   #leastBusy(): Thread {
-    let best = this.#threads[0]!;
+    let best = this.#threads[0];
+    if (best === undefined) throw new Error('No worker thread is in service (the pool is closing)');
     for (const thread of this.#threads) if (thread.running < best.running) best = thread;
     return best;
   }
@@ -236,14 +246,17 @@ export class WorkerPool {
    * an isolate (a fatal error parked it) never does, so it keeps its memory and pins the
    * process like a quarantined isolate, and is counted as one (docs/API.md).
    */
-  #lose(thread: Thread, execId: string): void {
+  #lose(thread: Thread, execId: string, replace: boolean): void {
     thread.lost = true;
+    thread.replaced = replace;
     this.#lost++;
-    this.#threads[this.#threads.indexOf(thread)] = this.#startThread();
+    // At shutdown nothing more runs: a thread started only to be stopped again is not.
+    if (replace) this.#threads[this.#threads.indexOf(thread)] = this.#startThread();
+    else this.#threads.splice(this.#threads.indexOf(thread), 1);
     const ids = thread.piscina.threads.map((worker) => worker.threadId);
     const what = `worker thread ${ids.join(', ')}`;
     console.error(`chariot-exec: ${what} stopped responding (it did not answer a cancel of execution ${execId} within ${ANSWER_MS} ms); `
-      + `a new thread takes its place, and the executions it held (${thread.running}) end with an error`);
+      + `${replace ? 'a new thread takes its place, and ' : ''}the executions it held (${thread.running}) end with an error`);
     const stopping = settlesWithin(thread.piscina.destroy(), WORKER_CLOSE_MS).then((stopped) => {
       this.#stopping.delete(stopping);
       if (stopped) return console.error(`chariot-exec: the lost ${what} stopped`);

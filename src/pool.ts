@@ -125,7 +125,7 @@ export class WorkerPool {
 
   /**
    * Runs one execution on the least busy thread; rejects only when its worker died, or with
-   * ThreadLostError when its thread stopped responding and was replaced.
+   * ThreadLostError when its thread stopped responding and was taken out of service.
    */
   async run(task: ExecTask): Promise<void> {
     const thread = this.#leastBusy();
@@ -240,8 +240,8 @@ export class WorkerPool {
   }
 
   /**
-   * Takes a thread that stopped responding out of service: a new thread takes its place, its
-   * tasks fail now (Piscina's destroy() settles them whether or not the thread ever stops),
+   * Takes a thread that stopped responding out of service: a new thread takes its place
+   * (unless at shutdown), its tasks fail now (Piscina's destroy() settles them whether or not the thread ever stops),
    * and it is terminated. A thread spinning in JavaScript stops; one blocked inside a call into
    * an isolate (a fatal error parked it) never does, so it keeps its memory and pins the
    * process like a quarantined isolate, and is counted as one (docs/API.md).

@@ -1,6 +1,7 @@
 // The service's configuration: one typed, frozen object, parsed from the environment once at
-// start-up. A bad value throws a ConfigError naming the variable, so nothing starts
-// half-configured. Tests build a Config with `loadConfig({ ...overrides })`.
+// start-up. A bad value, or a number outside its range (RANGES), throws a ConfigError naming
+// the variable, so nothing starts half-configured. Tests build a Config with
+// `loadConfig({ ...overrides })`.
 import { availableParallelism, totalmem } from 'node:os';
 
 export interface UserSpec {
@@ -19,7 +20,7 @@ export interface Config {
   readonly usingDefaultUsers: boolean;
   /** Cookie signing keys. Default: one random key per start. */
   readonly sessionKeys: readonly string[];
-  /** Worker threads in the pool. Default: number of CPUs. */
+  /** Worker threads in the pool. Default: number of CPUs (at most 256). */
   readonly threads: number;
   /** Executions running at once in one worker thread (awaiting ones hold no thread). Default 64. */
   readonly tasksPerThread: number;
@@ -113,11 +114,46 @@ export const DEFAULT_USERS: readonly UserSpec[] = Object.freeze([{ username: 'ad
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+const DAY_MS = 86_400_000;
+
+/**
+ * The range of every number, inclusive; start-up refuses a value outside it, naming the
+ * variable (README "Configuration" has the same table). Every duration stays far below
+ * 2^31 - 1 ms, past which Node fires a timer at once: the watchdog adds up to 10 s to the
+ * wall-clock limit. Sizes stay below what one V8 string can hold (2^29 - 24 characters).
+ */
+export const RANGES = Object.freeze({
+  PORT: [0, 65_535],
+  CHARIOT_THREADS: [1, 256],
+  CHARIOT_TASKS_PER_THREAD: [1, 10_000],
+  CHARIOT_SPARE_ISOLATES: [0, 64],
+  CHARIOT_MAX_QUEUE: [0, 1_000_000],
+  CHARIOT_MAX_PER_USER: [1, 100_000],
+  CHARIOT_QUARANTINE_LIMIT: [1, 1000],
+  CHARIOT_CPU_MS: [1, DAY_MS],
+  CHARIOT_WALL_MS: [1, DAY_MS],
+  CHARIOT_MEMORY_MB: [8, 64 * 1024],
+  CHARIOT_SANDBOX_MEMORY_MB: [16, 1024 * 1024],
+  CHARIOT_RESULT_LIMIT: [1, 256 * MIB],
+  CHARIOT_LOG_BUFFER: [1, 100_000],
+  CHARIOT_LOG_MESSAGE_LIMIT: [16, 16 * MIB],
+  CHARIOT_LOG_ENTRY_CAP: [1, 100_000_000],
+  CHARIOT_LOG_BYTE_CAP: [1, 1024 * MIB],
+  CHARIOT_RETENTION_MS: [0, 7 * DAY_MS],
+  CHARIOT_BODY_LIMIT: [1, 256 * MIB],
+  CHARIOT_SSE_LAG_BUDGET: [1, 1024 * MIB],
+  CHARIOT_SSE_PING_MS: [10, 3_600_000],
+  CHARIOT_SSE_RETRY_MS: [0, 3_600_000],
+} satisfies Record<string, readonly [number, number]>);
+
+type Ranged = keyof typeof RANGES;
+
+function integer(env: Env, name: Ranged, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
   const value = Number(raw.trim());
+  const [min, max] = RANGES[name];
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
 }
@@ -125,13 +161,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max = Nu
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: MIB, gb: 1024 * MIB };
 
 /** Parses "1mb", "512kb" or a plain byte count. */
-function bytes(env: Env, name: string, fallback: number): number {
+function bytes(env: Env, name: Ranged, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw.trim());
   if (!match) throw new ConfigError(`${name} must be a size such as 1mb, 512kb or 1048576, got "${raw}"`);
   const value = Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1);
-  if (value < 1) throw new ConfigError(`${name} must be at least 1 byte`);
+  const [min, max] = RANGES[name];
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max} bytes, got ${value}`);
   return value;
 }
 
@@ -173,7 +210,7 @@ function redisUrl(env: Env): string | undefined {
  */
 function sandboxMemory(env: Env, threads: number, memoryMb: number): number {
   const least = threads * memoryMb;
-  const value = integer(env, 'CHARIOT_SANDBOX_MEMORY_MB', Math.max(least, Math.floor(totalmem() / 2 / MIB)), 16, 1024 * 1024);
+  const value = integer(env, 'CHARIOT_SANDBOX_MEMORY_MB', Math.max(least, Math.floor(totalmem() / 2 / MIB)));
   if (value < least) {
     throw new ConfigError(`CHARIOT_SANDBOX_MEMORY_MB must be at least CHARIOT_MEMORY_MB × CHARIOT_THREADS (${memoryMb} × ${threads} = ${least}), got ${value}`);
   }
@@ -196,34 +233,34 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && configuredUsers === undefined) {
     throw new ConfigError('NODE_ENV=production refuses the development default user admin/admin: set CHARIOT_USERS');
   }
-  const threads = integer(env, 'CHARIOT_THREADS', availableParallelism(), 1, 256);
-  const memoryMb = integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb, 8, 64 * 1024);
+  const threads = integer(env, 'CHARIOT_THREADS', Math.min(availableParallelism(), RANGES.CHARIOT_THREADS[1]));
+  const memoryMb = integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb);
   const config: Config = {
-    port: integer(env, 'PORT', DEFAULTS.port, 0, 65535),
+    port: integer(env, 'PORT', DEFAULTS.port),
     host: env.HOST?.trim() || DEFAULTS.host,
     users: configuredUsers ?? DEFAULT_USERS,
     usingDefaultUsers: configuredUsers === undefined,
     sessionKeys: sessionKeys(env),
     threads,
-    tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread, 1, 10_000),
-    spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates, 0, 64),
-    maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue, 0),
-    maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser, 1),
-    quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit, 1, 1000),
-    cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs, 1),
-    wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs, 1),
+    tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread),
+    spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates),
+    maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue),
+    maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser),
+    quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit),
+    cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs),
+    wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs),
     memoryMb,
     sandboxMemoryMb: sandboxMemory(env, threads, memoryMb),
     resultLimitBytes: bytes(env, 'CHARIOT_RESULT_LIMIT', DEFAULTS.resultLimitBytes),
-    logBuffer: integer(env, 'CHARIOT_LOG_BUFFER', DEFAULTS.logBuffer, 1),
-    logMessageLimit: integer(env, 'CHARIOT_LOG_MESSAGE_LIMIT', DEFAULTS.logMessageLimit, 16),
-    logEntryCap: integer(env, 'CHARIOT_LOG_ENTRY_CAP', DEFAULTS.logEntryCap, 1),
+    logBuffer: integer(env, 'CHARIOT_LOG_BUFFER', DEFAULTS.logBuffer),
+    logMessageLimit: integer(env, 'CHARIOT_LOG_MESSAGE_LIMIT', DEFAULTS.logMessageLimit),
+    logEntryCap: integer(env, 'CHARIOT_LOG_ENTRY_CAP', DEFAULTS.logEntryCap),
     logByteCap: bytes(env, 'CHARIOT_LOG_BYTE_CAP', DEFAULTS.logByteCap),
-    retentionMs: integer(env, 'CHARIOT_RETENTION_MS', DEFAULTS.retentionMs, 0),
+    retentionMs: integer(env, 'CHARIOT_RETENTION_MS', DEFAULTS.retentionMs),
     bodyLimitBytes: bytes(env, 'CHARIOT_BODY_LIMIT', DEFAULTS.bodyLimitBytes),
     sseLagBudget: bytes(env, 'CHARIOT_SSE_LAG_BUDGET', DEFAULTS.sseLagBudget),
-    ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs, 10),
-    sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs, 0, 3_600_000),
+    ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs),
+    sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs),
     redisUrl: redisUrl(env),
     production,
     testProbeChannel: testProbeChannel(env, production),

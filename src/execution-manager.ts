@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { AlreadyFinishedError, ExecutionNotFoundError, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
-import { WorkerPool } from './pool.js';
+import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
 import type { ExecutionStore } from './store.js';
 import type { CrashKind, ExecTask, ExecutionLimits, ExecutionMessage, Outcome } from '../worker/protocol.js';
@@ -21,6 +21,8 @@ export interface ManagerStats {
   readonly running: number;
   /** Isolates set aside after a catastrophic V8 error since start; each keeps its heap. */
   readonly quarantined: number;
+  /** Worker threads replaced since start because they stopped responding. */
+  readonly lost: number;
 }
 
 /** How long past its wall-clock limit an execution may go without an end: the limit itself, within these bounds. */
@@ -29,6 +31,12 @@ const WATCHDOG_GRACE_MAX_MS = 10_000;
 
 /** How often finished executions are looked at for forgetting, at most. */
 const MAX_SWEEP_INTERVAL_MS = 30_000;
+
+/** The message of an execution whose worker thread failed it. */
+function workerFailure(error: unknown): string {
+  if (error instanceof ThreadLostError) return `The worker thread running this execution stopped responding${error.replaced ? ' and was replaced' : ''}`;
+  return `The worker thread running this execution stopped: ${error instanceof Error ? error.message : String(error)}`;
+}
 
 export class ExecutionManager {
   readonly #config: Config;
@@ -61,7 +69,13 @@ export class ExecutionManager {
       (execution) => this.#run(execution),
     );
     const interval = Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(10, Math.floor(config.retentionMs / 4)));
-    this.#sweep = setInterval(() => void this.#store.sweep(Date.now() - this.#config.retentionMs), interval);
+    this.#sweep = setInterval(() => {
+      // A store that fails (Redis unreachable) must not become an unhandled rejection, which
+      // ends the process: the next sweep tries again.
+      this.#store.sweep(Date.now() - this.#config.retentionMs).catch((error: unknown) => {
+        console.error('chariot-exec: the retention sweep failed', error);
+      });
+    }, interval);
     this.#sweep.unref();
   }
 
@@ -81,6 +95,7 @@ export class ExecutionManager {
       queued: this.#scheduler.queued,
       running: this.#scheduler.running,
       quarantined: this.#pool.quarantined,
+      lost: this.#pool.lost,
     };
   }
 
@@ -97,19 +112,41 @@ export class ExecutionManager {
     return this.#pool.pinned;
   }
 
-  /** Registers and queues a program; throws 429/503 errors without registering anything. */
+  /**
+   * Registers and queues a program, all or nothing: a 429 or 503, or a store that fails,
+   * leaves nothing registered, scheduled or counted against the owner.
+   */
   async submit(owner: string, program: string): Promise<Execution> {
     if (this.#closing) throw new ShuttingDownError();
     if (this.needsRestart) throw new RestartNeededError(this.#pool.quarantined);
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
+    this.#scheduler.assertRoom();
     const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer, this.#config.sseLagBudget);
-    // Throws QueueFullError before anything is registered; workers report asynchronously, so
-    // the execution is in #live before its first message can arrive.
-    this.#scheduler.submit(execution);
-    this.#live.set(execution.id, execution);
+    // Counted while the store is written, so that the owner's other submissions meanwhile see it.
     this.#unfinishedByOwner.set(owner, unfinished + 1);
-    await this.#store.add(execution);
+    try {
+      await this.#store.add(execution);
+    } catch (error) {
+      this.#uncount(owner);
+      throw error;
+    }
+    try {
+      // The server may have started closing, or the queue filled, while the store was written.
+      if (this.#closing) throw new ShuttingDownError();
+      // Workers report asynchronously, so the execution is in #live before its first message.
+      this.#live.set(execution.id, execution);
+      this.#scheduler.submit(execution);
+    } catch (error) {
+      this.#live.delete(execution.id);
+      this.#uncount(owner);
+      await this.#store.remove(execution.id).catch((removal: unknown) => {
+        // Then it stays readable, ended: never queued for good.
+        execution.finish({ status: 'error', reason: 'internal', message: 'The execution could not be scheduled' });
+        console.error('chariot-exec: a refused execution could not be removed from the store', removal);
+      });
+      throw error;
+    }
     return execution;
   }
 
@@ -144,6 +181,10 @@ export class ExecutionManager {
       for (const execution of this.#scheduler.drain()) this.#finish(execution, { status: 'cancelled' });
       const running = [...this.#live.values()];
       for (const execution of running) this.#requestCancel(execution);
+      // A live thread answers these cancels at once. One that does not has stopped responding:
+      // the pool takes it out of service, which ends its executions, so shutdown never waits
+      // for a watchdog (up to 70 s), nor ends in a process.exit that a frozen thread would hang.
+      for (const execution of running) void this.#pool.overdue(execution.id, false);
       await Promise.all(running.map((execution) => execution.whenFinished()));
       await this.#pool.close();
       await this.#store.close();
@@ -175,18 +216,20 @@ export class ExecutionManager {
     }
     // The worker ends every execution by its wall-clock limit. One that has not reported an
     // end well after it is held by a thread that stopped responding (a fatal error parked
-    // it): the record must not stay running for good.
+    // it): the record must not stay running for good, and the pool checks the thread.
     const grace = Math.min(WATCHDOG_GRACE_MAX_MS, Math.max(WATCHDOG_GRACE_MIN_MS, this.#config.wallMs));
-    const watchdog = setTimeout(() => this.#finish(execution, {
-      status: 'error',
-      reason: 'worker',
-      message: `The worker thread running this execution stopped responding: no end ${grace} ms after the wall-clock limit of ${this.#config.wallMs} ms`,
-    }), this.#config.wallMs + grace);
+    const watchdog = setTimeout(() => {
+      this.#finish(execution, {
+        status: 'error',
+        reason: 'worker',
+        message: `The worker thread running this execution stopped responding: no end ${grace} ms after the wall-clock limit of ${this.#config.wallMs} ms`,
+      });
+      void this.#pool.overdue(execution.id);
+    }, this.#config.wallMs + grace);
     try {
       await this.#pool.run(this.#task(execution));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.#finish(execution, { status: 'error', reason: 'worker', message: `The worker thread running this execution stopped: ${reason}` });
+      this.#finish(execution, { status: 'error', reason: 'worker', message: workerFailure(error) });
     } finally {
       clearTimeout(watchdog);
     }
@@ -215,9 +258,14 @@ export class ExecutionManager {
   #finish(execution: Execution, outcome: Outcome): void {
     if (!this.#live.delete(execution.id)) return;
     this.#cancelRequested.delete(execution.id);
-    const left = (this.#unfinishedByOwner.get(execution.owner) ?? 1) - 1;
-    if (left > 0) this.#unfinishedByOwner.set(execution.owner, left);
-    else this.#unfinishedByOwner.delete(execution.owner);
+    this.#uncount(execution.owner);
     execution.finish(outcome);
+  }
+
+  /** One unfinished execution of this owner fewer. */
+  #uncount(owner: string): void {
+    const left = (this.#unfinishedByOwner.get(owner) ?? 1) - 1;
+    if (left > 0) this.#unfinishedByOwner.set(owner, left);
+    else this.#unfinishedByOwner.delete(owner);
   }
 }

@@ -1,6 +1,8 @@
 // The worker pool: the only module that imports piscina. Each task is one execution; the
 // worker reports its progress over its own parentPort (one port per worker, messages tagged
 // by execution id, see worker/protocol.ts), and cancel requests go out on a BroadcastChannel.
+// Each thread is a Piscina of one worker, so that a thread that stops responding can be taken
+// out of service alone: its tasks fail, a new thread takes its place (docs/API.md).
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -21,15 +23,52 @@ export interface PoolOptions {
   readonly sandboxMemoryMb: number;
 }
 
+/** A task failed because its thread stopped responding and was taken out of service. */
+export class ThreadLostError extends Error {
+  override name = 'ThreadLostError';
+  /** False at shutdown, when no thread takes the lost one's place. */
+  readonly replaced: boolean;
+
+  constructor(replaced: boolean, cause: unknown) {
+    super(`The worker thread stopped responding${replaced ? ' and was replaced' : ''}`, { cause });
+    this.replaced = replaced;
+  }
+}
+
+/** One worker thread in service: a Piscina of one worker, and the tasks handed to it. */
+interface Thread {
+  readonly piscina: Piscina<ExecTask, TaskResult>;
+  running: number;
+  lost: boolean;
+  replaced: boolean;
+}
+
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
 /** Host heap of one worker thread, in MiB (the isolates' heaps are not counted in it). */
 const WORKER_HEAP_MB = 512;
-/** How long workers get to dispose their isolates at close. */
+/** How long workers get to dispose their isolates at close, and a lost thread to stop. */
 const WORKER_CLOSE_MS = 3000;
+/** How long the thread of an overdue execution gets to answer a cancel before it counts as lost. */
+const ANSWER_MS = 1000;
+
+/** True when `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => true, () => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
 
 export class WorkerPool {
-  readonly #piscina: Piscina<ExecTask, TaskResult>;
+  readonly #options: PoolOptions;
+  readonly #workerData: WorkerConfig;
+  readonly #onMessage: (message: ExecutionMessage) => void;
   readonly #control: BroadcastChannel;
+  /** The threads in service; a lost one's place is taken by its replacement. */
+  readonly #threads: Thread[];
+  /** Tasks not yet settled, by execution id: which thread holds each, and when it settles. */
+  readonly #tasks = new Map<string, { readonly thread: Thread; readonly settled: Promise<unknown> }>();
   #closed: Promise<void> | undefined;
   #onWorkerClosed: (() => void) | undefined;
   /** Quarantined isolates per thread (a thread with any is pinned: stopping it would hang the process). */
@@ -38,9 +77,15 @@ export class WorkerPool {
   readonly #listening = new Set<number>();
   /** True when the threads did not stop at close within WORKER_CLOSE_MS (one is stuck). */
   #stuck = false;
+  /** Threads taken out of service since start because they stopped responding. */
+  #lost = 0;
+  /** Lost threads being stopped (each settles within WORKER_CLOSE_MS). */
+  readonly #stopping = new Set<Promise<void>>();
 
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
-    const workerData: WorkerConfig = {
+    this.#options = options;
+    this.#onMessage = onMessage;
+    this.#workerData = {
       controlChannel: `chariot-control-${randomUUID()}`,
       probeChannel: options.testProbeChannel,
       isolates: {
@@ -50,45 +95,19 @@ export class WorkerPool {
         budgetMb: Math.floor(options.sandboxMemoryMb / options.threads),
       },
     };
-    this.#control = new BroadcastChannel(workerData.controlChannel);
-    this.#piscina = new Piscina<ExecTask, TaskResult>({
-      filename: WORKER_FILE,
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      concurrentTasksPerWorker: options.tasksPerThread,
-      // Workers stay up: starting and stopping threads that host isolates is where native
-      // crashes have been reported (nodejs/node#56312).
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // A worker waits on timers between calls into its isolates; Piscina's default
-      // Atomics.wait would park its event loop whenever no task message is pending.
-      atomics: 'disabled',
-      // The isolates' heaps are limited on their own; this bounds the worker's host heap, so
-      // a runaway worker ends in ERR_WORKER_OUT_OF_MEMORY (its executions fail, Piscina
-      // replaces it) rather than taking the process down.
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
-      // No execArgv: each worker inherits the process's node flags, --permission and its grants
-      // among them. A worker given an execArgv of its own would not be under the permission
-      // model at all (README "Permissions"; test/permissions.test.ts would fail).
-      workerData,
-    });
-    this.#piscina.on('message', (message: WorkerMessage) => {
-      if (message.kind === 'ready') return void this.#listening.add(message.threadId);
-      if (message.kind === 'closed') return this.#onWorkerClosed?.();
-      if (message.kind === 'quarantined') return this.#reportQuarantine(message.threadId, message.count, message.message);
-      try {
-        onMessage(message);
-      } catch (error) {
-        // A malformed message must not take the process down with everyone's executions.
-        console.error('chariot-exec: could not apply a worker message', error);
-      }
-    });
-    // Errors of tasks are reported through their promises; this keeps a stray one from
-    // becoming an unhandled 'error' event.
-    this.#piscina.on('error', (error: unknown) => console.error('chariot-exec: worker pool error', error));
+    this.#control = new BroadcastChannel(this.#workerData.controlChannel);
+    this.#threads = Array.from({ length: options.threads }, () => this.#startThread());
   }
 
   get threads(): number {
-    return this.#piscina.threads.length;
+    let total = 0;
+    for (const thread of this.#threads) total += thread.piscina.threads.length;
+    return total;
+  }
+
+  /** Threads taken out of service since start because they stopped responding. */
+  get lost(): number {
+    return this.#lost;
   }
 
   /** Isolates set aside after a catastrophic error since start (each keeps its heap). */
@@ -106,15 +125,44 @@ export class WorkerPool {
     return this.#quarantines.size > 0 || this.#stuck;
   }
 
-  /** The worker threads (diagnostics and fault tests: a test terminates one). */
+  /** The worker threads in service (diagnostics and fault tests: a test terminates one). */
   get workers(): readonly Worker[] {
-    return this.#piscina.threads;
+    return this.#threads.flatMap((thread) => thread.piscina.threads);
   }
 
-  /** Runs one execution; rejects only when its worker died. */
+  /**
+   * Runs one execution on the least busy thread; rejects only when its worker died, or with
+   * ThreadLostError when its thread stopped responding and was taken out of service.
+   */
   async run(task: ExecTask): Promise<void> {
-    const result = await this.#piscina.run(task);
-    this.#noteQuarantines(result.threadId, result.quarantines);
+    const thread = this.#leastBusy();
+    const running = thread.piscina.run(task);
+    thread.running++;
+    this.#tasks.set(task.execId, { thread, settled: running });
+    try {
+      const result = await running;
+      this.#noteQuarantines(result.threadId, result.quarantines);
+    } catch (error) {
+      if (thread.lost) throw new ThreadLostError(thread.replaced, error);
+      throw error;
+    } finally {
+      thread.running--;
+      this.#tasks.delete(task.execId);
+    }
+  }
+
+  /**
+   * The execution is overdue (the manager's watchdog, or a shutdown): it is cancelled, and if
+   * its thread does not answer within ANSWER_MS the thread has stopped responding. It is then
+   * taken out of service (its tasks fail at once; unless `replace` is false, at shutdown, a new
+   * thread takes its place) and stopped.
+   */
+  async overdue(execId: string, replace = true): Promise<void> {
+    const task = this.#tasks.get(execId);
+    if (task === undefined || task.thread.lost) return;
+    this.cancel(execId);
+    if (await settlesWithin(task.settled, ANSWER_MS)) return;
+    if (!task.thread.lost && this.#closed === undefined) this.#lose(task.thread, execId, replace);
   }
 
   /** Fault injection for tests: the worker holding this execution dies as if it crashed. */
@@ -137,22 +185,93 @@ export class WorkerPool {
     this.#closed ??= (async () => {
       await this.#disposeIsolates();
       this.#control.close();
-      const destroyed = this.#piscina.destroy();
+      const destroyed = Promise.all(this.#threads.map((thread) => thread.piscina.destroy()));
+      await Promise.all(this.#stopping);
       if (this.pinned) return;
       // A thread parked by a fatal error that never reported it (inside a synchronous call of
       // the worker's own) would make this wait forever.
-      let deadline: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([
-        destroyed.then(() => true),
-        new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(false), WORKER_CLOSE_MS))),
-      ]);
-      clearTimeout(deadline);
-      if (!stopped) {
+      if (!(await settlesWithin(destroyed, WORKER_CLOSE_MS))) {
         this.#stuck = true;
         console.error(`chariot-exec: a worker thread did not stop within ${WORKER_CLOSE_MS} ms of the shutdown`);
       }
     })();
     return this.#closed;
+  }
+
+  #startThread(): Thread {
+    const piscina = new Piscina<ExecTask, TaskResult>({
+      filename: WORKER_FILE,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: this.#options.tasksPerThread,
+      // Workers stay up: starting and stopping threads that host isolates is where native
+      // crashes have been reported (nodejs/node#56312).
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // A worker waits on timers between calls into its isolates; Piscina's default
+      // Atomics.wait would park its event loop whenever no task message is pending.
+      atomics: 'disabled',
+      // The isolates' heaps are limited on their own; this bounds the worker's host heap, so
+      // a runaway worker ends in ERR_WORKER_OUT_OF_MEMORY (its executions fail, Piscina
+      // replaces it) rather than taking the process down.
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      // No execArgv: each worker inherits the process's node flags, --permission and its grants
+      // among them. A worker given an execArgv of its own would not be under the permission
+      // model at all (README "Permissions"; test/permissions.test.ts would fail).
+      workerData: this.#workerData,
+    });
+    piscina.on('message', (message: WorkerMessage) => this.#onWorkerMessage(message));
+    // Errors of tasks are reported through their promises; this keeps a stray one from
+    // becoming an unhandled 'error' event.
+    piscina.on('error', (error: unknown) => console.error('chariot-exec: worker pool error', error));
+    return { piscina, running: 0, lost: false, replaced: false };
+  }
+
+  #onWorkerMessage(message: WorkerMessage): void {
+    if (message.kind === 'ready') return void this.#listening.add(message.threadId);
+    if (message.kind === 'closed') return this.#onWorkerClosed?.();
+    if (message.kind === 'quarantined') return this.#reportQuarantine(message.threadId, message.count, message.message);
+    try {
+      this.#onMessage(message);
+    } catch (error) {
+      // A malformed message must not take the process down with everyone's executions.
+      console.error('chariot-exec: could not apply a worker message', error);
+    }
+  }
+
+  /** The thread in service with the fewest tasks (the scheduler keeps the total within capacity). */
+  #leastBusy(): Thread {
+    let best = this.#threads[0];
+    if (best === undefined) throw new Error('No worker thread is in service (the pool is closing)');
+    for (const thread of this.#threads) if (thread.running < best.running) best = thread;
+    return best;
+  }
+
+  /**
+   * Takes a thread that stopped responding out of service: a new thread takes its place
+   * (unless at shutdown), its tasks fail now (Piscina's destroy() settles them whether or not the thread ever stops),
+   * and it is terminated. A thread spinning in JavaScript stops; one blocked inside a call into
+   * an isolate (a fatal error parked it) never does, so it keeps its memory and pins the
+   * process like a quarantined isolate, and is counted as one (docs/API.md).
+   */
+  #lose(thread: Thread, execId: string, replace: boolean): void {
+    thread.lost = true;
+    thread.replaced = replace;
+    this.#lost++;
+    // At shutdown nothing more runs: a thread started only to be stopped again is not.
+    if (replace) this.#threads[this.#threads.indexOf(thread)] = this.#startThread();
+    else this.#threads.splice(this.#threads.indexOf(thread), 1);
+    const ids = thread.piscina.threads.map((worker) => worker.threadId);
+    const what = `worker thread ${ids.join(', ')}`;
+    console.error(`chariot-exec: ${what} stopped responding (it did not answer a cancel of execution ${execId} within ${ANSWER_MS} ms); `
+      + `${replace ? 'a new thread takes its place, and ' : ''}the executions it held (${thread.running}) end with an error`);
+    const stopping = settlesWithin(thread.piscina.destroy(), WORKER_CLOSE_MS).then((stopped) => {
+      this.#stopping.delete(stopping);
+      if (stopped) return console.error(`chariot-exec: the lost ${what} stopped`);
+      for (const id of ids) this.#quarantines.set(id, Math.max(1, this.#quarantines.get(id) ?? 0));
+      console.error(`chariot-exec: the lost ${what} did not stop within ${WORKER_CLOSE_MS} ms: it keeps its memory, counts as a quarantined isolate, `
+        + 'and the process now ends by signal at shutdown');
+    });
+    this.#stopping.add(stopping);
   }
 
   /** Counts are per thread and only grow: whichever report comes first counts. */
@@ -173,7 +292,7 @@ export class WorkerPool {
    * waited for (a server closed right after it started would otherwise wait out the deadline).
    */
   #disposeIsolates(): Promise<void> {
-    let waiting = this.#piscina.threads.filter((worker) => this.#listening.has(worker.threadId)).length;
+    let waiting = this.workers.filter((worker) => this.#listening.has(worker.threadId)).length;
     if (waiting === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const deadline = setTimeout(resolve, WORKER_CLOSE_MS);

@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { ExecutionManager } from './execution-manager.js';
 import { createApp } from './http/app.js';
 import { MemorySessionStore } from './session-store.js';
-import { MemoryExecutionStore } from './store.js';
+import { MemoryExecutionStore, type ExecutionStore } from './store.js';
 import { UserDirectory } from './users.js';
 
 export interface RunningServer {
@@ -17,6 +17,12 @@ export interface RunningServer {
   readonly manager: ExecutionManager;
   /** Stops accepting, cancels running scripts, ends SSE streams with done, closes the pool. Idempotent. */
   close(): Promise<void>;
+}
+
+/** What the server is built on besides its Config; each defaults to the in-memory one. */
+export interface ServerParts {
+  /** Where executions are kept. Default: a MemoryExecutionStore. */
+  readonly executions?: ExecutionStore;
 }
 
 /** How long open connections get to finish after the executions stopped, at shutdown. */
@@ -32,13 +38,13 @@ async function closeHttp(server: Server): Promise<void> {
   clearTimeout(grace);
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, parts: ServerParts = {}): Promise<RunningServer> {
   if (config.redisUrl !== undefined) {
     throw new Error('CHARIOT_REDIS_URL is set, but this build keeps everything in memory: unset it');
   }
   const users = await UserDirectory.create(config.users);
   const sessions = new MemorySessionStore();
-  const manager = new ExecutionManager(config, new MemoryExecutionStore());
+  const manager = new ExecutionManager(config, parts.executions ?? new MemoryExecutionStore());
   const app = createApp({
     manager,
     users,

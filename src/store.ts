@@ -5,6 +5,8 @@ import type { Execution } from './execution.js';
 
 export interface ExecutionStore {
   add(execution: Execution): Promise<void>;
+  /** Forgets an execution at once (one whose submission was refused after it was added). */
+  remove(id: string): Promise<void>;
   get(id: string): Promise<Execution | undefined>;
   /** The owner's executions, newest first. */
   listByOwner(owner: string): Promise<readonly Execution[]>;
@@ -27,6 +29,11 @@ export class MemoryExecutionStore implements ExecutionStore {
     owned.add(execution);
   }
 
+  async remove(id: string): Promise<void> {
+    const execution = this.#byId.get(id);
+    if (execution !== undefined) this.#forget(execution);
+  }
+
   async get(id: string): Promise<Execution | undefined> {
     return this.#byId.get(id);
   }
@@ -40,10 +47,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     for (const execution of this.#byId.values()) {
       const completedAt = execution.completedAt;
       if (completedAt === undefined || completedAt.getTime() >= cutoff) continue;
-      this.#byId.delete(execution.id);
-      const owned = this.#byOwner.get(execution.owner);
-      owned?.delete(execution);
-      if (owned?.size === 0) this.#byOwner.delete(execution.owner);
+      this.#forget(execution);
       removed++;
     }
     return removed;
@@ -56,5 +60,12 @@ export class MemoryExecutionStore implements ExecutionStore {
   async close(): Promise<void> {
     this.#byId.clear();
     this.#byOwner.clear();
+  }
+
+  #forget(execution: Execution): void {
+    this.#byId.delete(execution.id);
+    const owned = this.#byOwner.get(execution.owner);
+    owned?.delete(execution);
+    if (owned?.size === 0) this.#byOwner.delete(execution.owner);
   }
 }

@@ -1,12 +1,14 @@
 // Faults: a worker thread that dies turns its executions into errors (never a forever-running
-// record) and is replaced; a client that goes away mid-stream or mid-request leaves no
-// subscriber or listener behind.
+// record) and is replaced; so is one that stops responding, and its slots are free again; a
+// client that goes away mid-stream or mid-request leaves no subscriber or listener behind.
 import { expect } from 'chai';
 import type { Execution } from '../src/execution.js';
 import type { RunningServer } from '../src/server.js';
 import type { CrashKind } from '../worker/protocol.js';
+import type { Client } from './helpers/client.js';
+import { within } from './helpers/adversary.js';
 import { asObject, expectLogEntries } from './helpers/expectations.js';
-import { doneStatus, getResult, submit } from './helpers/executions.js';
+import { doneStatus, expectUnfinishedWith, getResult, submit } from './helpers/executions.js';
 import { loginAs, startTestServer } from './helpers/server.js';
 
 /** Listeners an execution holds for its subscribers and waiting requests. */
@@ -100,8 +102,8 @@ describe('faults', () => {
     }, 'the synchronous execution to run');
     controller.abort();
     expect(((await request) as Error).name).to.equal('AbortError');
-    // The script is not the client's to stop: it runs to its end, then nothing is left.
-    expect(await execution!.whenFinished()).to.equal('completed');
+    // Nobody is left to get the answer: the execution is cancelled, then nothing is left.
+    expect(await execution!.whenFinished()).to.equal('cancelled');
     expect(listeners(execution!)).to.eql({ appended: 0, end: 0, progress: 0 });
   });
 });
@@ -132,5 +134,121 @@ describe('faults: a worker thread that stops responding', () => {
     expectLogEntries(body.logs, [{ level: 'INFO', message: 'asleep' }]);
     const health = await alice.json('GET', '/healthz');
     expect(health.status, health.text).to.equal(200);
+  });
+});
+
+/**
+ * Shows that `slots` executions run at once and the next one waits: `slots` + 1 sleeping
+ * executions of one user, the first `slots` seen running (their first entry), the last queued,
+ * /healthz saying so; then all are cancelled and the pool is idle again.
+ */
+async function expectCapacity(client: Client, slots: number): Promise<void> {
+  const ids: string[] = [];
+  for (let i = 0; i <= slots; i++) ids.push(await submit(client, `logPrint("holding ${i}"); await sleep(1800)`));
+  const streams = await Promise.all(ids.slice(0, slots).map((id) => client.sse(`/api/logs/${id}`)));
+  await within(5000, Promise.all(streams.map((stream) => stream.nthEvent(1))), `${slots} executions running at once`);
+  await expectUnfinishedWith(client, ids[slots]!, 0, 'the execution past the capacity');
+  const health = await client.json('GET', '/healthz');
+  expect(asObject(health.body).pool, 'the pool while its slots are full').to.deep.include({ queued: 1, running: slots });
+  for (const id of ids) expect((await client.json('POST', `/api/execution/${id}/cancel`)).status, `cancel ${id}`).to.equal(202);
+  await eventually(async () => {
+    const pool = asObject((await client.json('GET', '/healthz')).body).pool;
+    return asObject(pool).running === 0 && asObject(pool).queued === 0;
+  }, 'the pool to be idle');
+}
+
+describe('faults: a worker thread that stops responding is replaced', () => {
+  let server: RunningServer;
+
+  before(async () => {
+    // One thread of two slots; the watchdog fires 2 s after the wall-clock limit of 2 s.
+    server = await startTestServer({ CHARIOT_THREADS: '1', CHARIOT_TASKS_PER_THREAD: '2', CHARIOT_WALL_MS: '2000' });
+  });
+
+  after(() => server.close());
+
+  it('frees its slots, ends the executions it still held, runs as many executions at once as before, counts the loss in /healthz, and closes without a hang', async () => {
+    const [alice, bob] = await Promise.all([loginAs(server.url, 'alice'), loginAs(server.url, 'bob')]);
+    await expectCapacity(alice, 2);
+    const [thread] = server.manager.workers;
+
+    const frozen = await submit(alice, 'logPrint("asleep"); await sleep(1500); 1');
+    const frozenStream = await alice.sse(`/api/logs/${frozen}`);
+    await frozenStream.nthEvent(1);
+    server.manager.crashWorkerOf(frozen, 'freeze');
+    // Work sent to the thread after it froze and before it is found out goes to it (nothing can
+    // tell yet). This wait puts the second execution's own watchdog (4 s after it) well after
+    // the thread is found out (4 s after the first, plus at most 1 s for it to answer a
+    // cancel), so that it is the replacement, not its watchdog, that ends it.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const stranded = await submit(bob, 'logPrint("never"); 2');
+    const strandedStream = await bob.sse(`/api/logs/${stranded}`);
+
+    expect(doneStatus(await frozenStream.untilDone())).to.equal('error');
+    const frozenResult = asObject((await getResult(alice, frozen)).body);
+    expect(frozenResult).to.deep.include({
+      status: 'error',
+      error: 'The worker thread running this execution stopped responding: no end 2000 ms after the wall-clock limit of 2000 ms',
+    });
+    expectLogEntries(frozenResult.logs, [{ level: 'INFO', message: 'asleep' }]);
+
+    expect(doneStatus(await strandedStream.untilDone())).to.equal('error');
+    const strandedResult = await getResult(bob, stranded);
+    expect(strandedResult.status).to.equal(500);
+    expect(asObject(strandedResult.body)).to.deep.include({
+      status: 'error',
+      error: 'The worker thread running this execution stopped responding and was replaced',
+      logs: [],
+      started_at: null,
+    });
+
+    const health = await alice.json('GET', '/healthz');
+    expect(health.status, health.text).to.equal(200);
+    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 } });
+    expect(server.manager.workers).to.have.length(1);
+    expect(server.manager.workers[0]).to.not.equal(thread);
+
+    await expectCapacity(alice, 2);
+    const after = await bob.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
+    expect(after.status, after.text).to.equal(200);
+    expect(asObject(after.body)).to.deep.include({ result: 4, type: 'number' });
+
+    // The frozen thread was stopped: nothing pins the process, and close() does not wait it out.
+    expect(server.manager.pinned, 'pinned').to.equal(false);
+    await within(5000, server.close(), 'close()');
+  });
+});
+
+describe('faults: shutdown just after a worker thread stopped responding', () => {
+  let server: RunningServer;
+
+  before(async () => {
+    // A watchdog that would fire only 40 s from now: shutdown must not wait for it.
+    server = await startTestServer({ CHARIOT_THREADS: '1', CHARIOT_WALL_MS: '20000' });
+  });
+
+  after(() => server.close());
+
+  it('takes the thread out when it does not answer the cancel, ends its executions, and closes within a few seconds', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const id = await submit(alice, 'logPrint("asleep"); await sleep(15000); 1');
+    const stream = await alice.sse(`/api/logs/${id}`);
+    await stream.nthEvent(1);
+    const execution = await server.manager.get(id, 'alice');
+    server.manager.crashWorkerOf(id, 'freeze');
+    // The worker disposes its isolates before it freezes (a few ms); a cancel that reached it
+    // before would end the execution as cancelled. Nothing tells from outside when it froze.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    await within(5000, server.close(), 'close()');
+    expect(Date.now() - started, 'ms to close').to.be.below(5000);
+    expect(doneStatus(await stream.untilDone())).to.equal('error');
+    expect({ status: execution.status, error: execution.error }).to.eql({
+      status: 'error',
+      error: 'The worker thread running this execution stopped responding',
+    });
+    // Not replaced: nothing more runs at shutdown.
+    expect(server.manager.stats).to.deep.include({ lost: 1, threads: 0 });
+    expect(server.manager.pinned, 'pinned').to.equal(false);
   });
 });

@@ -11,10 +11,10 @@ describe('GET /healthz', () => {
   function expectHealth(res: HttpResult, queued: number, running: number): void {
     expect(res.status, res.text).to.equal(200);
     expectJson(res);
-    expect(res.body).to.eql({ status: 'ok', pool: { threads: 2, queued, running, quarantined: 0 } });
+    expect(res.body).to.eql({ status: 'ok', pool: { threads: 2, queued, running, quarantined: 0, lost: 0 } });
   }
 
-  it('answers 200 {"status":"ok","pool":{"threads":2,"queued":0,"running":0,"quarantined":0}} without a session on an idle server', async () => {
+  it('answers 200 {"status":"ok","pool":{"threads":2,"queued":0,"running":0,"quarantined":0,"lost":0}} without a session on an idle server', async () => {
     expectHealth(await server.anonymous().json('GET', '/healthz'), 0, 0);
   });
 
@@ -35,7 +35,7 @@ describe('GET /healthz', () => {
     expectKeys(body, ['status', 'pool']);
     expect(body.status).to.equal('ok');
     const pool = asObject(body.pool);
-    expectKeys(pool, ['threads', 'queued', 'running', 'quarantined']);
+    expectKeys(pool, ['threads', 'queued', 'running', 'quarantined', 'lost']);
     expect(pool.threads).to.equal(2);
   });
 });

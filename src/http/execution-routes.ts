@@ -95,6 +95,25 @@ function resumeAfter(ctx: Context): number {
   return wholeNumber(query === '' ? undefined : query, 'lastEventId', 0, Number.MAX_SAFE_INTEGER) ?? 0;
 }
 
+/**
+ * Waits for the end of a synchronous execution. A client that hangs up first can never get
+ * its answer, so its execution is cancelled (and ends `cancelled`) rather than left running.
+ */
+async function endOrHangUp(ctx: Context, manager: ExecutionManager, execution: Execution): Promise<void> {
+  const { res } = ctx;
+  const hungUp = (): void => {
+    // A finished execution (409) has nothing left to stop.
+    if (!res.writableEnded) manager.cancel(execution.id, execution.owner).catch(() => undefined);
+  };
+  if (res.destroyed) hungUp();
+  else res.once('close', hungUp);
+  try {
+    await execution.whenFinished();
+  } finally {
+    res.off('close', hungUp);
+  }
+}
+
 export function addExecutionRoutes(router: Router, manager: ExecutionManager, options: RouteOptions): void {
   router.post('/api/execute-async', async (ctx) => {
     const source = program(ctx.request.body);
@@ -105,7 +124,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
   router.post('/api/execute', async (ctx) => {
     const source = program(ctx.request.body);
     const execution = await manager.submit(currentUser(ctx), source);
-    await execution.whenFinished();
+    await endOrHangUp(ctx, manager, execution);
     const logs = execution.logs.snapshot();
     if (execution.status === 'completed') {
       ctx.body = { result: execution.result?.value ?? null, type: execution.result?.type, logs, execution_id: execution.id };

@@ -1,4 +1,6 @@
-// Sessions: koa-session with a server-side store, and the routes and guard built on it.
+// Sessions: koa-session with a server-side store, and the routes and guard built on it. A
+// login gets a new session key (the one the request came with, if any, is destroyed): a key
+// planted before login is worth nothing after.
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import createSession from 'koa-session';
@@ -12,6 +14,9 @@ const SESSION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 interface SessionData {
   username?: string;
 }
+
+/** koa-session's session object: the data, and regenerate() (a new key, the old one destroyed). */
+type Session = SessionData & { regenerate(): Promise<void> };
 
 function session(ctx: Context): SessionData | null {
   return (ctx as unknown as { session: SessionData | null }).session;
@@ -56,11 +61,18 @@ function credentials(body: unknown): { username: string; password: string } {
   return { username, password };
 }
 
+/** Starts `username`'s session under a new key; the request's old session, if any, is destroyed. */
+async function startSession(ctx: Context, username: string): Promise<void> {
+  const holder = ctx as unknown as { session: SessionData | Session };
+  holder.session = { username };
+  await (holder.session as Session).regenerate();
+}
+
 export function addSessionRoutes(router: Router, users: UserDirectory): void {
   router.post('/login', async (ctx) => {
     const { username, password } = credentials(ctx.request.body);
     if (!(await users.verify(username, password))) throw new InvalidCredentialsError();
-    (ctx as unknown as { session: SessionData }).session = { username };
+    await startSession(ctx, username);
     ctx.body = { username };
   });
 

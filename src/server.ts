@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Config } from './config.js';
 import { ExecutionManager } from './execution-manager.js';
 import { createApp } from './http/app.js';
+import { LoginThrottle } from './login-throttle.js';
 import { MemorySessionStore } from './session-store.js';
 import { MemoryExecutionStore } from './store.js';
 import { UserDirectory } from './users.js';
@@ -48,6 +49,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ssePingMs: config.ssePingMs,
     sseRetryMs: config.sseRetryMs,
     secureCookies: false,
+    trustProxy: config.trustProxy,
+    loginThrottle: new LoginThrottle({
+      failuresPerName: config.loginFailuresPerName,
+      failuresPerAddress: config.loginFailuresPerAddress,
+      windowMs: config.loginWindowMs,
+      isKnownName: (name) => users.has(name),
+    }),
   });
   const server = createServer(app.callback());
   const sweep = setInterval(() => sessions.sweep(), SESSION_SWEEP_MS);

@@ -40,6 +40,11 @@ export class UserDirectory {
     return this.#users.size;
   }
 
+  /** True when `username` is a configured user. */
+  has(username: string): boolean {
+    return this.#users.has(username);
+  }
+
   /** True when `password` is `username`'s. */
   async verify(username: string, password: string): Promise<boolean> {
     const user = this.#users.get(username);

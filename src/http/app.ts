@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 import type { ExecutionManager } from '../execution-manager.js';
+import type { LoginThrottle } from '../login-throttle.js';
 import type { SessionStore } from '../session-store.js';
 import type { UserDirectory } from '../users.js';
 import { errorMiddleware } from './error-middleware.js';
@@ -23,6 +24,9 @@ export interface AppDeps {
   readonly sseRetryMs: number;
   /** Mark the session cookie Secure (production behind TLS). */
   readonly secureCookies: boolean;
+  /** Proxies in front whose X-Forwarded-For/-Proto/-Host are believed; 0 believes none. */
+  readonly trustProxy: number;
+  readonly loginThrottle: LoginThrottle;
 }
 
 function jsonBody(limit: number): Koa.Middleware {
@@ -39,11 +43,13 @@ function jsonBody(limit: number): Koa.Middleware {
 }
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ keys: [...deps.sessionKeys], proxy: false });
+  // maxIpsCount: the client address is the one the outermost trusted proxy saw, not an
+  // X-Forwarded-For entry the client wrote itself.
+  const app = new Koa({ keys: [...deps.sessionKeys], proxy: deps.trustProxy > 0, maxIpsCount: deps.trustProxy });
   const router = new Router();
   const api = new Router();
 
-  addSessionRoutes(router, deps.users);
+  addSessionRoutes(router, { users: deps.users, throttle: deps.loginThrottle });
   addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs, sseRetryMs: deps.sseRetryMs });
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.

@@ -1,11 +1,12 @@
 // Sessions: koa-session with a server-side store, and the routes and guard built on it. A
-// login gets a new session key (the one the request came with, if any, is destroyed): a key
-// planted before login is worth nothing after.
+// login passes the failed-login throttle first, and gets a new session key (the one the
+// request came with, if any, is destroyed): a key planted before login is worth nothing after.
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import createSession from 'koa-session';
 import type Router from '@koa/router';
 import { BadRequestError, InvalidCredentialsError, UnauthorizedError } from '../errors.js';
+import type { LoginThrottle } from '../login-throttle.js';
 import type { SessionStore } from '../session-store.js';
 import type { UserDirectory } from '../users.js';
 
@@ -68,10 +69,24 @@ async function startSession(ctx: Context, username: string): Promise<void> {
   await (holder.session as Session).regenerate();
 }
 
-export function addSessionRoutes(router: Router, users: UserDirectory): void {
+export interface SessionRouteOptions {
+  readonly users: UserDirectory;
+  readonly throttle: LoginThrottle;
+}
+
+export function addSessionRoutes(router: Router, { users, throttle }: SessionRouteOptions): void {
   router.post('/login', async (ctx) => {
     const { username, password } = credentials(ctx.request.body);
-    if (!(await users.verify(username, password))) throw new InvalidCredentialsError();
+    const attempt = throttle.begin(username, ctx.ip);
+    const valid = await users.verify(username, password).catch((error: unknown) => {
+      attempt.abandoned();
+      throw error;
+    });
+    if (!valid) {
+      attempt.failed();
+      throw new InvalidCredentialsError();
+    }
+    attempt.succeeded();
     await startSession(ctx, username);
     ctx.body = { username };
   });

@@ -37,7 +37,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (config.redisUrl !== undefined) {
     throw new Error('CHARIOT_REDIS_URL is set, but this build keeps everything in memory: unset it');
   }
-  const users = await UserDirectory.create(config.users);
+  const users = await UserDirectory.create(config.users, { concurrency: config.loginConcurrency, queue: config.loginQueue });
   const sessions = new MemorySessionStore();
   const manager = new ExecutionManager(config, new MemoryExecutionStore());
   const app = createApp({

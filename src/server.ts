@@ -50,6 +50,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sseRetryMs: config.sseRetryMs,
     secureCookies: false,
     trustProxy: config.trustProxy,
+    allowedOrigins: config.allowedOrigins,
     loginThrottle: new LoginThrottle({
       failuresPerName: config.loginFailuresPerName,
       failuresPerAddress: config.loginFailuresPerAddress,

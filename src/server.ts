@@ -48,7 +48,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     bodyLimitBytes: config.bodyLimitBytes,
     ssePingMs: config.ssePingMs,
     sseRetryMs: config.sseRetryMs,
-    secureCookies: false,
+    secureCookies: config.secureCookies,
     trustProxy: config.trustProxy,
     allowedOrigins: config.allowedOrigins,
     loginThrottle: new LoginThrottle({

@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Koa {
 
   // Router middleware runs only for a matched route: an unknown path stays 404, a wrong method 405.
   for (const routes of [router, api]) routes.use(requireJsonBody(), jsonBody(deps.bodyLimitBytes));
-  addSessionRoutes(router, { users: deps.users, throttle: deps.loginThrottle });
+  addSessionRoutes(router, { users: deps.users, throttle: deps.loginThrottle, secureCookies: deps.secureCookies });
   addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs, sseRetryMs: deps.sseRetryMs });
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.

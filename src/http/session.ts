@@ -5,7 +5,7 @@ import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import createSession from 'koa-session';
 import type Router from '@koa/router';
-import { BadRequestError, InvalidCredentialsError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, HttpsRequiredError, InvalidCredentialsError, UnauthorizedError } from '../errors.js';
 import type { LoginThrottle } from '../login-throttle.js';
 import type { SessionStore } from '../session-store.js';
 import type { UserDirectory } from '../users.js';
@@ -72,10 +72,17 @@ async function startSession(ctx: Context, username: string): Promise<void> {
 export interface SessionRouteOptions {
   readonly users: UserDirectory;
   readonly throttle: LoginThrottle;
+  /** The cookie is Secure: log in and out only over HTTPS (a Secure cookie cannot be set otherwise). */
+  readonly secureCookies: boolean;
 }
 
-export function addSessionRoutes(router: Router, { users, throttle }: SessionRouteOptions): void {
+export function addSessionRoutes(router: Router, { users, throttle, secureCookies }: SessionRouteOptions): void {
+  const requireHttps = (ctx: Context): void => {
+    if (secureCookies && !ctx.secure) throw new HttpsRequiredError();
+  };
+
   router.post('/login', async (ctx) => {
+    requireHttps(ctx);
     const { username, password } = credentials(ctx.request.body);
     const attempt = throttle.begin(username, ctx.ip);
     const valid = await users.verify(username, password).catch((error: unknown) => {
@@ -92,6 +99,7 @@ export function addSessionRoutes(router: Router, { users, throttle }: SessionRou
   });
 
   router.post('/logout', async (ctx) => {
+    requireHttps(ctx);
     (ctx as unknown as { session: null }).session = null;
     ctx.status = 204;
   });

@@ -3,6 +3,7 @@
 // the variable, so nothing starts half-configured. Tests build a Config with
 // `loadConfig({ ...overrides })`.
 import { availableParallelism, totalmem } from 'node:os';
+import { canonicalOrigin } from './origin.js';
 
 export interface UserSpec {
   readonly username: string;
@@ -70,6 +71,25 @@ export interface Config {
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients (`retry:`), in ms. Default 2000. */
   readonly sseRetryMs: number;
+  /** Mark the session cookie Secure (deployments behind a TLS proxy). Default false. */
+  readonly secureCookies: boolean;
+  /**
+   * Proxies in front of the server whose X-Forwarded-For/-Proto/-Host are believed: the client
+   * address is the one the outermost of them saw. Default 0 (headers ignored).
+   */
+  readonly trustProxy: number;
+  /** Origins besides the server's own allowed to make state-changing requests. Default none. */
+  readonly allowedOrigins: readonly string[];
+  /** Failed logins per user name within `loginWindowMs` before 429. Default 5. */
+  readonly loginFailuresPerName: number;
+  /** Failed logins per client address within `loginWindowMs` before 429. Default 20. */
+  readonly loginFailuresPerAddress: number;
+  /** The sliding window of the login throttle, in ms. Default 60000. */
+  readonly loginWindowMs: number;
+  /** Password hashes computed at once (each holds a libuv thread). Default 1. */
+  readonly loginConcurrency: number;
+  /** Logins waiting for a hash slot before 503. Default 16. */
+  readonly loginQueue: number;
   /** Redis URL; unset means everything lives in memory. */
   readonly redisUrl: string | undefined;
   /** True under NODE_ENV=production. */
@@ -108,6 +128,11 @@ export const DEFAULTS = Object.freeze({
   sseLagBudget: 64 * MIB,
   ssePingMs: 15_000,
   sseRetryMs: 2000,
+  loginFailuresPerName: 5,
+  loginFailuresPerAddress: 20,
+  loginWindowMs: 60_000,
+  loginConcurrency: 1,
+  loginQueue: 16,
 });
 
 export const DEFAULT_USERS: readonly UserSpec[] = Object.freeze([{ username: 'admin', password: 'admin' }]);
@@ -144,6 +169,11 @@ export const RANGES = Object.freeze({
   CHARIOT_SSE_LAG_BUDGET: [1, 1024 * MIB],
   CHARIOT_SSE_PING_MS: [10, 3_600_000],
   CHARIOT_SSE_RETRY_MS: [0, 3_600_000],
+  CHARIOT_LOGIN_FAILURES_PER_NAME: [1, 100],
+  CHARIOT_LOGIN_FAILURES_PER_ADDRESS: [1, 100],
+  CHARIOT_LOGIN_WINDOW_MS: [1000, DAY_MS],
+  CHARIOT_LOGIN_CONCURRENCY: [1, 1024],
+  CHARIOT_LOGIN_QUEUE: [0, 10_000],
 } satisfies Record<string, readonly [number, number]>);
 
 type Ranged = keyof typeof RANGES;
@@ -217,6 +247,59 @@ function sandboxMemory(env: Env, threads: number, memoryMb: number): number {
   return value;
 }
 
+/** A yes/no variable: 1/true/yes/on or 0/false/no/off, any case; unset or empty is `fallback`. */
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name} must be true or false (or 1 or 0), got "${raw}"`);
+}
+
+const MAX_PROXY_HOPS = 10;
+
+/** CHARIOT_TRUST_PROXY: false/0, true (one proxy), or how many proxies stand in front. */
+function trustProxy(env: Env): number {
+  const raw = env.CHARIOT_TRUST_PROXY;
+  if (raw === undefined || raw.trim() === '') return 0;
+  const value = raw.trim().toLowerCase();
+  if (value === 'false') return 0;
+  if (value === 'true') return 1;
+  if (/^\d+$/.test(value) && Number(value) <= MAX_PROXY_HOPS) return Number(value);
+  throw new ConfigError(`CHARIOT_TRUST_PROXY must be true, false or the number of proxies in front of the server (0 to ${MAX_PROXY_HOPS}), got "${raw}"`);
+}
+
+function allowedOrigins(env: Env): readonly string[] {
+  const raw = env.CHARIOT_ALLOWED_ORIGINS;
+  if (raw === undefined || raw.trim() === '') return [];
+  const origins = raw.split(',').map((item) => {
+    const origin = canonicalOrigin(item.trim());
+    if (origin === undefined) {
+      throw new ConfigError(`CHARIOT_ALLOWED_ORIGINS must be origins such as https://app.example.com:8443 separated by commas (scheme, host and port only), got "${item.trim()}"`);
+    }
+    return origin;
+  });
+  return [...new Set(origins)];
+}
+
+/** The libuv thread pool's size as libuv will read it from UV_THREADPOOL_SIZE (default 4). */
+function threadPoolSize(env: Env): number {
+  const value = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
+  if (!Number.isFinite(value)) return 4;
+  return Math.min(Math.max(value, 1), 1024);
+}
+
+/** CHARIOT_LOGIN_CONCURRENCY, kept below the thread pool's size so that hashes never hold all of it. */
+function loginConcurrency(env: Env): number {
+  const pool = threadPoolSize(env);
+  const value = integer(env, 'CHARIOT_LOGIN_CONCURRENCY', DEFAULTS.loginConcurrency);
+  if (value >= pool) {
+    throw new ConfigError(`CHARIOT_LOGIN_CONCURRENCY must be below the libuv thread pool's size (UV_THREADPOOL_SIZE, ${pool}) so that password hashes never hold every thread, got ${value}`);
+  }
+  return value;
+}
+
 /** CHARIOT_TEST_PROBE=1 turns the permission probe on (tests only): a channel name unique to this start. */
 function testProbeChannel(env: Env, production: boolean): string | undefined {
   const raw = env.CHARIOT_TEST_PROBE;
@@ -235,6 +318,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const threads = integer(env, 'CHARIOT_THREADS', Math.min(availableParallelism(), RANGES.CHARIOT_THREADS[1]));
   const memoryMb = integer(env, 'CHARIOT_MEMORY_MB', DEFAULTS.memoryMb);
+  const secureCookies = flag(env, 'CHARIOT_SECURE_COOKIES', false);
+  const proxies = trustProxy(env);
+  if (secureCookies && proxies === 0) {
+    throw new ConfigError('CHARIOT_SECURE_COOKIES needs CHARIOT_TRUST_PROXY: this server speaks plain HTTP, so only a TLS proxy saying X-Forwarded-Proto: https makes a request secure');
+  }
   const config: Config = {
     port: integer(env, 'PORT', DEFAULTS.port),
     host: env.HOST?.trim() || DEFAULTS.host,
@@ -261,6 +349,14 @@ export function loadConfig(env: Env = process.env): Config {
     sseLagBudget: bytes(env, 'CHARIOT_SSE_LAG_BUDGET', DEFAULTS.sseLagBudget),
     ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs),
     sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs),
+    secureCookies,
+    trustProxy: proxies,
+    allowedOrigins: allowedOrigins(env),
+    loginFailuresPerName: integer(env, 'CHARIOT_LOGIN_FAILURES_PER_NAME', DEFAULTS.loginFailuresPerName),
+    loginFailuresPerAddress: integer(env, 'CHARIOT_LOGIN_FAILURES_PER_ADDRESS', DEFAULTS.loginFailuresPerAddress),
+    loginWindowMs: integer(env, 'CHARIOT_LOGIN_WINDOW_MS', DEFAULTS.loginWindowMs),
+    loginConcurrency: loginConcurrency(env),
+    loginQueue: integer(env, 'CHARIOT_LOGIN_QUEUE', DEFAULTS.loginQueue),
     redisUrl: redisUrl(env),
     production,
     testProbeChannel: testProbeChannel(env, production),

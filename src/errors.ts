@@ -1,5 +1,5 @@
 // Every error the service answers with on purpose: a fixed `code` and HTTP `status` each.
-// Handlers only throw these; `errorMiddleware` (src/http/errors.ts) turns them into
+// Handlers only throw these; `errorMiddleware` (src/http/error-middleware.ts) turns them into
 // `{"error": message, "code": code}` responses. Anything else is a 500 with a generic message.
 
 export class ChariotError extends Error {
@@ -114,5 +114,46 @@ export class PayloadTooLargeError extends ChariotError {
   override readonly status = 413;
   constructor(limit: number) {
     super(`Request body is over the limit of ${limit} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends ChariotError {
+  override readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  override readonly status = 415;
+}
+
+export class CrossOriginError extends ChariotError {
+  override readonly code = 'CROSS_ORIGIN';
+  override readonly status = 403;
+  constructor(origin: string) {
+    const shown = origin.length > 200 ? `${origin.slice(0, 200)}…` : origin;
+    super(`Cross-origin request refused: Origin ${JSON.stringify(shown)} is neither this server's origin nor in CHARIOT_ALLOWED_ORIGINS`);
+  }
+}
+
+export class HttpsRequiredError extends ChariotError {
+  override readonly code = 'HTTPS_REQUIRED';
+  override readonly status = 403;
+  constructor() {
+    super('This server sends its session cookie over HTTPS only (CHARIOT_SECURE_COOKIES): log in and out over https');
+  }
+}
+
+export class TooManyLoginAttemptsError extends ChariotError {
+  override readonly code = 'TOO_MANY_LOGIN_ATTEMPTS';
+  override readonly status = 429;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(scope: 'user name' | 'address', retryAfterSeconds: number) {
+    super(`Too many failed logins ${scope === 'address' ? 'from this address' : 'for this user name'}: try again in ${retryAfterSeconds} s`);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
+}
+
+export class LoginBusyError extends ChariotError {
+  override readonly code = 'LOGIN_BUSY';
+  override readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>> = { 'Retry-After': '1' };
+  constructor() {
+    super('Too many logins are being checked at once: try again in a moment');
   }
 }

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Config } from './config.js';
 import { ExecutionManager } from './execution-manager.js';
 import { createApp } from './http/app.js';
+import { LoginThrottle } from './login-throttle.js';
 import { MemorySessionStore } from './session-store.js';
 import { MemoryExecutionStore, type ExecutionStore } from './store.js';
 import { UserDirectory } from './users.js';
@@ -42,7 +43,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
   if (config.redisUrl !== undefined) {
     throw new Error('CHARIOT_REDIS_URL is set, but this build keeps everything in memory: unset it');
   }
-  const users = await UserDirectory.create(config.users);
+  const users = await UserDirectory.create(config.users, { concurrency: config.loginConcurrency, queue: config.loginQueue });
   const sessions = new MemorySessionStore();
   const manager = new ExecutionManager(config, parts.executions ?? new MemoryExecutionStore());
   const app = createApp({
@@ -53,7 +54,15 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
     bodyLimitBytes: config.bodyLimitBytes,
     ssePingMs: config.ssePingMs,
     sseRetryMs: config.sseRetryMs,
-    secureCookies: false,
+    secureCookies: config.secureCookies,
+    trustProxy: config.trustProxy,
+    allowedOrigins: config.allowedOrigins,
+    loginThrottle: new LoginThrottle({
+      failuresPerName: config.loginFailuresPerName,
+      failuresPerAddress: config.loginFailuresPerAddress,
+      windowMs: config.loginWindowMs,
+      isKnownName: (name) => users.has(name),
+    }),
   });
   const server = createServer(app.callback());
   const sweep = setInterval(() => sessions.sweep(), SESSION_SWEEP_MS);

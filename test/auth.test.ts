@@ -1,5 +1,5 @@
-// Sessions: POST /login, POST /logout, GET /api/me, and the 401 every /api/* route gives
-// without a session.
+// Sessions: POST /login, POST /logout, GET /api/me, the 401 every /api/* route gives
+// without a session, and a new session key at every login (no fixation).
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Client, type HttpResult, type Json } from './helpers/client.js';
@@ -69,6 +69,61 @@ describe('sessions: /login, /logout, /api/me', () => {
       expect(client.cookieHeader, 'cookie after a refused login').to.equal(undefined);
     });
   }
+
+  /** The session key (chariot.sid) of a Cookie header. */
+  function sessionKey(cookieHeader: string | undefined): string | undefined {
+    return /(?:^|;\s*)chariot\.sid=([^;]*)/.exec(cookieHeader ?? '')?.[1];
+  }
+
+  /** The Set-Cookie lines of a login that started a session: the key and its signature, 24 h, nothing cleared. */
+  function expectNewSessionCookies(res: HttpResult): void {
+    const names = res.headers.getSetCookie().map((line) => {
+      expect(line, 'a cookie that stays').to.match(/; expires=[^;]+; samesite=lax; httponly$/);
+      expect(Date.parse(/expires=([^;]+)/.exec(line)![1]!) - Date.now()).to.be.within(23.9 * 3600_000, 24 * 3600_000);
+      return line.slice(0, line.indexOf('='));
+    });
+    expect(names).to.eql(['chariot.sid', 'chariot.sid.sig']);
+  }
+
+  it('POST /login starts a new session: a key planted before it (another user\'s live session) is destroyed, not taken over', async () => {
+    // The attacker logs in as bob and gets the key into the victim's browser (a sibling
+    // subdomain, a shared machine): the victim's login must not turn it into alice's session.
+    const attacker = await server.login('bob');
+    const planted = attacker.cookieHeader!;
+    const victim = new Client(server.url, planted);
+    expectLoggedIn(await victim.json('GET', '/api/me'), 'bob');
+
+    const res = await victim.login('alice', 'alice-pw');
+    expectLoggedIn(res, 'alice');
+    expectNewSessionCookies(res);
+    expect(sessionKey(victim.cookieHeader), 'key after the login').to.be.a('string').and.not.equal(sessionKey(planted));
+    expectLoggedIn(await victim.json('GET', '/api/me'), 'alice');
+
+    // The planted key authenticates nobody now: not as alice, and not as bob either.
+    expectError(await new Client(server.url, planted).json('GET', '/api/me'), 401, 'Unauthorized');
+    expectError(await attacker.json('GET', '/api/me'), 401, 'Unauthorized');
+    expectError(await attacker.json('POST', '/api/execute', { program: '1' }), 401, 'Unauthorized');
+  });
+
+  it('POST /login in a logged-in session gives a new key each time; the previous one stops working', async () => {
+    const client = await server.login('alice');
+    const first = client.cookieHeader;
+    expectLoggedIn(await client.login('alice', 'alice-pw'), 'alice');
+    const second = client.cookieHeader;
+    expect(sessionKey(second)).to.be.a('string').and.not.equal(sessionKey(first));
+    expectError(await new Client(server.url, first).json('GET', '/api/me'), 401, 'Unauthorized');
+    expectLoggedIn(await new Client(server.url, second).json('GET', '/api/me'), 'alice');
+  });
+
+  it('a failed POST /login leaves the session it came with as it was: no new cookie, still logged in', async () => {
+    const client = await server.login('bob');
+    const before = client.cookieHeader;
+    const res = await client.login('bob', 'wrong');
+    expectError(res, 401, 'Invalid credentials');
+    expect(res.headers.getSetCookie()).to.eql([]);
+    expect(client.cookieHeader).to.equal(before);
+    expectLoggedIn(await client.json('GET', '/api/me'), 'bob');
+  });
 
   it('GET /api/me answers 200 {"username"} with a session', async () => {
     const client = await server.login('bob');

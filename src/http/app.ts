@@ -1,11 +1,14 @@
-// The Koa application: error mapping, JSON body parsing, sessions, then the routes.
+// The Koa application: error mapping, the Origin check, sessions, then the routes, whose
+// bodies must be JSON.
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 import type { ExecutionManager } from '../execution-manager.js';
+import type { LoginThrottle } from '../login-throttle.js';
 import type { SessionStore } from '../session-store.js';
 import type { UserDirectory } from '../users.js';
+import { refuseCrossOrigin, requireJsonBody } from './cross-site.js';
 import { errorMiddleware } from './error-middleware.js';
 import { addExecutionRoutes } from './execution-routes.js';
 import { addSessionRoutes, requireUser, sessionMiddleware } from './session.js';
@@ -23,12 +26,17 @@ export interface AppDeps {
   readonly sseRetryMs: number;
   /** Mark the session cookie Secure (production behind TLS). */
   readonly secureCookies: boolean;
+  /** Proxies in front whose X-Forwarded-For/-Proto/-Host are believed; 0 believes none. */
+  readonly trustProxy: number;
+  /** Origins besides the server's own that may make state-changing requests (canonical). */
+  readonly allowedOrigins: readonly string[];
+  readonly loginThrottle: LoginThrottle;
 }
 
 function jsonBody(limit: number): Koa.Middleware {
   return bodyParser({
     enableTypes: ['json'],
-    // Every body is JSON, whatever Content-Type the client sent (curl -d sends a form type).
+    // requireJsonBody() has refused every other type already, and lets +json types through.
     detectJSON: () => true,
     jsonLimit: limit,
     onError(error: Error & { status?: number }) {
@@ -39,11 +47,15 @@ function jsonBody(limit: number): Koa.Middleware {
 }
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ keys: [...deps.sessionKeys], proxy: false });
+  // maxIpsCount: the client address is the one the outermost trusted proxy saw, not an
+  // X-Forwarded-For entry the client wrote itself.
+  const app = new Koa({ keys: [...deps.sessionKeys], proxy: deps.trustProxy > 0, maxIpsCount: deps.trustProxy });
   const router = new Router();
   const api = new Router();
 
-  addSessionRoutes(router, deps.users);
+  // Router middleware runs only for a matched route: an unknown path stays 404, a wrong method 405.
+  for (const routes of [router, api]) routes.use(requireJsonBody(), jsonBody(deps.bodyLimitBytes));
+  addSessionRoutes(router, { users: deps.users, throttle: deps.loginThrottle, secureCookies: deps.secureCookies });
   addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs, sseRetryMs: deps.sseRetryMs });
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.
@@ -52,10 +64,10 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   app.use(errorMiddleware());
+  app.use(refuseCrossOrigin(deps.allowedOrigins));
   app.use(sessionMiddleware(app, deps.sessions, deps.secureCookies));
   app.use(requireUser('/api/'));
   app.use(serveUi());
-  app.use(jsonBody(deps.bodyLimitBytes));
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
   return app;

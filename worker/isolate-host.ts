@@ -13,7 +13,6 @@ export type LostListener = (message: string) => void;
 
 export class IsolateHost {
   readonly isolate: ivm.Isolate;
-  readonly memoryMb: number;
   readonly #bootstrap: ivm.Script;
   readonly #onCatastrophe: CatastropheListener;
   #onLost: LostListener | undefined;
@@ -25,7 +24,6 @@ export class IsolateHost {
   #quarantined = false;
 
   constructor(memoryMb: number, onCatastrophe: CatastropheListener) {
-    this.memoryMb = memoryMb;
     this.#onCatastrophe = onCatastrophe;
     // Without onCatastrophicError, a fatal V8 error inside the isolate aborts the whole process.
     // With it, isolated-vm parks the isolate's thread for good instead and calls us back.
@@ -55,10 +53,6 @@ export class IsolateHost {
     this.#onLost = undefined;
     this.#busy = false;
     this.#idleSince = Date.now();
-  }
-
-  get busy(): boolean {
-    return this.#busy;
   }
 
   idleFor(now: number): number {

@@ -57,16 +57,6 @@ export class IsolatePool {
     this.#scheduleRefill();
   }
 
-  /** Spares ready now. */
-  get spares(): number {
-    return this.#spares.length;
-  }
-
-  /** Isolates kept for their owners now. */
-  get kept(): number {
-    return this.#keptOrder.size;
-  }
-
   /** An isolate of `owner`'s, for one execution: kept, spare or new, in that order. */
   take(owner: string, memoryMb: number): IsolateHost {
     const kept = this.#kept.get(owner);
@@ -117,11 +107,6 @@ export class IsolatePool {
       this.#evict(kept);
     }
     return this.#heapTotal > budget;
-  }
-
-  /** The heap of every live isolate of this worker, as last measured, in bytes. */
-  get heapBytes(): number {
-    return this.#heapTotal;
   }
 
   /**

@@ -261,6 +261,31 @@ describe('LogBuffer readers', () => {
     expect(buffer.heldBytes).to.equal(0);
   });
 
+  it('evicts its oldest entries on demand, from the tail kept for a reader, then from the ring; readers get exact gaps and the sink every change', () => {
+    const reported: number[] = [];
+    // Entries of 40 characters count 500 bytes.
+    const buffer = new LogBuffer(3, Number.POSITIVE_INFINITY, { resize: (bytes) => reported.push(bytes) });
+    const slow = buffer.reader(0);
+    buffer.append(sized(1, 5, 40));
+    expect({ held: buffer.heldEntries, kept: buffer.keptBytes, reported }).to.eql({ held: 2, kept: 2500, reported: [2500] });
+    expect(buffer.evictOldest(1)).to.eql({ entries: 1, bytes: 500 });
+    expect(buffer.evictOldest(600)).to.eql({ entries: 2, bytes: 1000 });
+    expect({ first: buffer.firstSeq, heldFrom: buffer.heldFrom, size: buffer.size, kept: buffer.keptBytes, reported }).to.eql({ first: 4, heldFrom: 4, size: 2, kept: 1000, reported: [2500, 2000, 1000] });
+    const { missed, entries } = slow.read();
+    expect({ missed, seqs: entries.map((entry) => entry.seq) }).to.eql({ missed: 3, seqs: [4, 5] });
+    slow.advance(5);
+    // The ring goes on where it was: entries 6 and 7 take the slots of 3 and 4.
+    buffer.append(sized(6, 7, 40));
+    expect({ seqs: buffer.snapshot().map((entry) => entry.seq), kept: buffer.keptBytes }).to.eql({ seqs: [5, 6, 7], kept: 1500 });
+    expect(buffer.evictOldest(Number.POSITIVE_INFINITY)).to.eql({ entries: 3, bytes: 1500 });
+    expect({ first: buffer.firstSeq, last: buffer.lastSeq, snapshot: buffer.snapshot(), kept: buffer.keptBytes }).to.eql({ first: 8, last: 7, snapshot: [], kept: 0 });
+    expect(buffer.readAfter(5)).to.eql({ missed: 2, entries: [] });
+    expect(buffer.evictOldest(1)).to.eql({ entries: 0, bytes: 0 });
+    buffer.append(sized(8, 8, 40));
+    expect(buffer.snapshot().map((entry) => entry.seq)).to.eql([8]);
+    expect(reported).to.eql([2500, 2000, 1000, 1500, 0, 500]);
+  });
+
   it('rejects a lag budget that is not a number of bytes', () => {
     expect(() => new LogBuffer(10, Number.NaN)).to.throw(TypeError, 'lagBudget must be a number of bytes, at least 0');
     expect(() => new LogBuffer(10, -1)).to.throw(TypeError, 'lagBudget must be a number of bytes, at least 0');

@@ -4,6 +4,7 @@
 // outcome. The result endpoint, the sync endpoint and the SSE stream all read this one object.
 import { EventEmitter } from 'eventemitter3';
 import { LogBuffer, type LogRecord } from './log-buffer.js';
+import { programPreview } from './preview.js';
 import type { ErrorReason, Outcome, ProgressRecord, ResultType } from '../worker/protocol.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'error' | 'cancelled';
@@ -21,12 +22,12 @@ interface ExecutionEvents {
   end: [status: FinalStatus];
 }
 
-const PREVIEW_CHARS = 120;
-
 export class Execution extends EventEmitter<ExecutionEvents> {
   readonly id: string;
   readonly owner: string;
   readonly program: string;
+  /** What GET /api/executions shows of the program (programPreview()), made once. */
+  readonly preview: string;
   readonly logs: LogBuffer;
   readonly createdAt = new Date();
   #status: ExecutionStatus = 'queued';
@@ -47,6 +48,7 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     this.id = id;
     this.owner = owner;
     this.program = program;
+    this.preview = programPreview(program);
     this.logs = new LogBuffer(logCapacity, logLagBudget);
   }
 
@@ -92,11 +94,6 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   /** Seq of the newest log entry when the latest progress was reported: its place in the log. */
   get progressAfterSeq(): number {
     return this.#progressAfterSeq;
-  }
-
-  get preview(): string {
-    const flat = this.program.replace(/\s+/g, ' ').trim();
-    return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
   }
 
   markRunning(): void {

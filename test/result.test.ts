@@ -10,18 +10,18 @@ import {
   expectLogEntries,
   type JsonObject,
 } from './helpers/expectations.js';
-import { getResult, runToEnd, streamToEnd, submit } from './helpers/executions.js';
+import { expectWholeLog, getResult, PAGE_KEYS, runToEnd, streamToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 
 /** Keys the result endpoint may add (API.md **ext**). */
 const TIMING_KEYS = ['started_at', 'completed_at', 'duration_ms'];
 
-/** The body of a result answer, with its fixed keys checked and the ext timing keys validated. */
+/** The body of a result answer, with its fixed keys, the page keys and the ext timing keys checked. */
 function resultBody(res: HttpResult, status: number, required: readonly string[]): JsonObject {
   expect(res.status, res.text).to.equal(status);
   expectJson(res);
   const body = asObject(res.body);
-  expectKeys(body, [...required, ...TIMING_KEYS]);
+  expectKeys(body, [...required, ...PAGE_KEYS, ...TIMING_KEYS]);
   return body;
 }
 
@@ -60,6 +60,7 @@ describe('GET /api/result/:execId', () => {
     expect(body.execution_id).to.equal(id);
     expect(body.status).to.be.oneOf(['queued', 'running']);
     expectLogEntries(body.logs, []);
+    expectWholeLog(body, 0);
     expectUnfinishedTiming(body, body.status === 'running');
     await streamToEnd(alice, id);
   });
@@ -71,6 +72,7 @@ describe('GET /api/result/:execId', () => {
     const body = resultBody(await getResult(alice, id), 202, ['execution_id', 'status', 'logs']);
     expect({ execution_id: body.execution_id, status: body.status }).to.eql({ execution_id: id, status: 'running' });
     expectLogEntries(body.logs, [{ level: 'INFO', message: 'started' }]);
+    expectWholeLog(body, 1);
     expectUnfinishedTiming(body, true);
     await stream.untilDone();
   });
@@ -84,6 +86,7 @@ describe('GET /api/result/:execId', () => {
       result: { value: 3, type: 'number' },
     });
     expectLogEntries(body.logs, [{ level: 'INFO', message: 'Test' }]);
+    expectWholeLog(body, 1);
     expectFinishedTiming(body, 200);
   });
 
@@ -96,6 +99,7 @@ describe('GET /api/result/:execId', () => {
       error: 'ReferenceError: foo is not defined',
     });
     expectLogEntries(body.logs, [{ level: 'INFO', message: 'x' }]);
+    expectWholeLog(body, 1);
     expectFinishedTiming(body);
   });
 
@@ -157,5 +161,6 @@ describe('GET /api/result/:execId after the retention time', () => {
       { level: 'INFO', message: 'a' },
       { level: 'INFO', message: 'b' },
     ]);
+    expectWholeLog(body, 2);
   });
 });

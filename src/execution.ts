@@ -6,6 +6,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { LogAccount } from './log-budget.js';
 import { LogBuffer, type LogRecord } from './log-buffer.js';
+import { programPreview } from './preview.js';
 import type { ErrorReason, Outcome, ProgressRecord, ResultType } from '../worker/protocol.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'error' | 'cancelled';
@@ -34,12 +35,12 @@ export interface ExecutionLogOptions {
   readonly account?: LogAccount;
 }
 
-const PREVIEW_CHARS = 120;
-
 export class Execution extends EventEmitter<ExecutionEvents> {
   readonly id: string;
   readonly owner: string;
   readonly program: string;
+  /** What GET /api/executions shows of the program (programPreview()), made once. */
+  readonly preview: string;
   readonly logs: LogBuffer;
   readonly createdAt = new Date();
   #status: ExecutionStatus = 'queued';
@@ -58,6 +59,7 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     this.id = id;
     this.owner = owner;
     this.program = program;
+    this.preview = programPreview(program);
     this.#account = log.account;
     this.logs = new LogBuffer(log.capacity, log.lagBudget, log.account);
     log.account?.attach(this.logs);
@@ -105,11 +107,6 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   /** Seq of the newest log entry when the latest progress was reported: its place in the log. */
   get progressAfterSeq(): number {
     return this.#progressAfterSeq;
-  }
-
-  get preview(): string {
-    const flat = this.program.replace(/\s+/g, ' ').trim();
-    return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
   }
 
   markRunning(): void {

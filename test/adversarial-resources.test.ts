@@ -17,8 +17,8 @@ import {
   within,
   type ServerProcess,
 } from './helpers/adversary.js';
-import { asObject, expectError, expectLogEntries, expectIdleLogStats, expectLogEntry, type ExpectedEntry } from './helpers/expectations.js';
-import { doneStatus, getResult, streamToEnd, submit } from './helpers/executions.js';
+import { asObject, expectError, expectIdleLogStats, expectLogEntries, expectLogEntry, type ExpectedEntry } from './helpers/expectations.js';
+import { doneStatus, expectWholeLog, getResult, pageOf, streamToEnd, submit } from './helpers/executions.js';
 import { useServer, type User } from './helpers/server.js';
 import type { SseEvent } from './helpers/sse.js';
 
@@ -64,6 +64,7 @@ function expectFinished(res: HttpResult, expected: Expected, logs: readonly Expe
     expect({ status: body.status, result: body.result }).to.eql({ status: 'completed', result: { value: expected.value, type: expected.type } });
   }
   expectLogEntries(body.logs, logs);
+  expectWholeLog(body, logs.length);
 }
 
 /** The attacker's next execution: 3, with its one entry, at once. */
@@ -252,6 +253,7 @@ describe('adversarial: log floods, a huge message, deep structures (128 MiB, 5 s
     const body = asObject(result.body);
     expect(body.result).to.eql({ value: null, type: 'undefined' });
     expect((body.logs as unknown[]).length).to.equal(1000);
+    expect(pageOf(body), 'the newest 1,000 in one page, the 99,001 before them missed').to.eql({ logs_missed: 99_001, logs_next_after: 100_001, logs_more: false });
   });
 
   it('one 50 MiB log message: the script completes, the entry is cut to 65,536 characters and says how many more there were', async () => {

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { LogBudget } from '../src/log-budget.js';
 import { LogBuffer, type LogRecord } from '../src/log-buffer.js';
+import { seededRandom } from './helpers/random.js';
 
 interface Log {
   readonly owner: string;
@@ -18,14 +19,7 @@ describe('LogBudget', () => {
     const total = 45_000;
     const budget = new LogBudget({ total, perUser });
     const owners = ['alice', 'bob', 'carol'];
-    // mulberry32, seeded: the same run every time.
-    let state = 11;
-    const random = (n: number): number => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    const random = seededRandom(11);
     const logs: Log[] = [];
     const open = (): Log => {
       const owner = owners[random(owners.length)]!;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { entryBytes, LogBuffer, type LogRecord } from '../src/log-buffer.js';
+import { seededRandom } from './helpers/random.js';
 
 function records(from: number, to: number): LogRecord[] {
   const out: LogRecord[] = [];
@@ -156,14 +157,7 @@ describe('LogBuffer readers', () => {
     const buffer = new LogBuffer(3, budget);
     const readers = [buffer.reader(0), buffer.reader(0), buffer.reader(0)];
     const next = readers.map(() => 1);
-    // mulberry32, seeded: the same run every time.
-    let state = 7;
-    const random = (n: number): number => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    const random = seededRandom(7);
     const bytes: number[] = [];
     let seq = 0;
     let releases = 0;

@@ -37,6 +37,18 @@ export interface Config {
    * new executions and /healthz answers 503, so that it gets restarted. Default 8.
    */
   readonly quarantineLimit: number;
+  /**
+   * Quarantined isolates one user's executions may cause before that user is refused (429) for
+   * quarantineCooldownMs. Default 2.
+   */
+  readonly quarantinePerUser: number;
+  /** How long a user past quarantinePerUser is refused, in ms. Default 600000 (10 min). */
+  readonly quarantineCooldownMs: number;
+  /**
+   * How long a server that reached quarantineLimit waits for its running executions before it
+   * cancels them and restarts (exits for its supervisor to start it again), in ms. Default 30000.
+   */
+  readonly drainMs: number;
   /** CPU time one execution may use, in ms. Default 10000. */
   readonly cpuMs: number;
   /** Wall-clock time one execution may take, in ms. Default 60000. */
@@ -124,6 +136,9 @@ export const DEFAULTS = Object.freeze({
   maxQueue: 1000,
   maxPerUser: 64,
   quarantineLimit: 8,
+  quarantinePerUser: 2,
+  quarantineCooldownMs: 600_000,
+  drainMs: 30_000,
   cpuMs: 10_000,
   wallMs: 60_000,
   memoryMb: 128,
@@ -164,6 +179,9 @@ export const RANGES = Object.freeze({
   CHARIOT_MAX_QUEUE: [0, 1_000_000],
   CHARIOT_MAX_PER_USER: [1, 100_000],
   CHARIOT_QUARANTINE_LIMIT: [1, 1000],
+  CHARIOT_QUARANTINE_PER_USER: [1, 1000],
+  CHARIOT_QUARANTINE_COOLDOWN_MS: [0, DAY_MS],
+  CHARIOT_DRAIN_MS: [0, 3_600_000],
   CHARIOT_CPU_MS: [1, DAY_MS],
   CHARIOT_WALL_MS: [1, DAY_MS],
   CHARIOT_MEMORY_MB: [8, 64 * 1024],
@@ -354,6 +372,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser),
     quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit),
+    quarantinePerUser: integer(env, 'CHARIOT_QUARANTINE_PER_USER', DEFAULTS.quarantinePerUser),
+    quarantineCooldownMs: integer(env, 'CHARIOT_QUARANTINE_COOLDOWN_MS', DEFAULTS.quarantineCooldownMs),
+    drainMs: integer(env, 'CHARIOT_DRAIN_MS', DEFAULTS.drainMs),
     cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs),
     wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs),
     memoryMb,

@@ -120,6 +120,16 @@ export class RestartNeededError extends ChariotError {
   }
 }
 
+export class SetAsideLimitError extends ChariotError {
+  override readonly code = 'TOO_MANY_SET_ASIDE';
+  override readonly status = 429;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(`This user's executions had ${limit} isolates set aside that the sandbox could not stop or free (CHARIOT_QUARANTINE_PER_USER): their new executions are refused for ${retryAfterSeconds} s more`);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
+}
+
 export class PayloadTooLargeError extends ChariotError {
   override readonly code = 'PAYLOAD_TOO_LARGE';
   override readonly status = 413;

@@ -8,6 +8,7 @@ import { Execution, type ExecutionStatus } from './execution.js';
 import { LogBudget, type LogBudgetStats } from './log-budget.js';
 import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
+import { SetAsideLedger } from './set-aside.js';
 import type { ExecutionStore } from './store.js';
 import type { CrashKind, ExecTask, ExecutionLimits, ExecutionMessage, Outcome } from '../worker/protocol.js';
 
@@ -46,6 +47,12 @@ export class ExecutionManager {
   readonly #pool: WorkerPool;
   readonly #scheduler: Scheduler<Execution>;
   readonly #logBudget: LogBudget;
+  readonly #setAside: SetAsideLedger;
+  /** Told once, when CHARIOT_QUARANTINE_LIMIT is reached (main.ts restarts the process). */
+  readonly #restartListeners = new Set<() => void>();
+  #restartAnnounced = false;
+  /** Resolved when no execution of this instance is unfinished. */
+  readonly #idleWaiters = new Set<() => void>();
   /** Unfinished executions of this instance, by id: where worker messages are applied. */
   readonly #live = new Map<string, Execution>();
   readonly #unfinishedByOwner = new Map<string, number>();
@@ -66,7 +73,8 @@ export class ExecutionManager {
       logByteCap: config.logByteCap,
     });
     this.#logBudget = new LogBudget({ total: config.logBudget, perUser: config.logBudgetPerUser });
-    this.#pool = new WorkerPool(config, (message) => this.#onWorkerMessage(message));
+    this.#setAside = new SetAsideLedger({ perUser: config.quarantinePerUser, cooldownMs: config.quarantineCooldownMs });
+    this.#pool = new WorkerPool(config, (message) => this.#onWorkerMessage(message), () => this.#announceRestartIfNeeded());
     this.#scheduler = new Scheduler<Execution>(
       { capacity: config.threads * config.tasksPerThread, maxQueue: config.maxQueue },
       (execution) => this.#run(execution),
@@ -115,6 +123,30 @@ export class ExecutionManager {
     return this.#pool.quarantined >= this.#config.quarantineLimit;
   }
 
+  /**
+   * `listener` is called once when the server reaches CHARIOT_QUARANTINE_LIMIT (at once if it
+   * has): from then on it takes nothing new, and it is meant to drain and restart.
+   */
+  onRestartNeeded(listener: () => void): void {
+    if (this.#restartAnnounced) return listener();
+    this.#restartListeners.add(listener);
+  }
+
+  /** Resolves true once no execution is unfinished, or false after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#live.size === 0 && this.#scheduler.queued === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean): void => {
+        clearTimeout(timer);
+        this.#idleWaiters.delete(waiter);
+        resolve(idle);
+      };
+      const waiter = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idleWaiters.add(waiter);
+    });
+  }
+
   /** True when a worker thread holds a quarantined isolate: the process cannot exit normally. */
   get pinned(): boolean {
     return this.#pool.pinned;
@@ -127,6 +159,8 @@ export class ExecutionManager {
   async submit(owner: string, program: string): Promise<Execution> {
     if (this.#closing) throw new ShuttingDownError();
     if (this.needsRestart) throw new RestartNeededError(this.#pool.quarantined);
+    const refusal = this.#setAside.refusal(owner);
+    if (refusal !== undefined) throw refusal;
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
     this.#logBudget.assertRoom(owner);
@@ -228,6 +262,12 @@ export class ExecutionManager {
       this.#finish(execution, { status: 'error', reason: 'internal', message: new RestartNeededError(this.#pool.quarantined).message });
       return;
     }
+    // So do the queued executions of a user refused for the isolates theirs had set aside.
+    const refusal = this.#setAside.refusal(execution.owner);
+    if (refusal !== undefined) {
+      this.#finish(execution, { status: 'error', reason: 'isolate', message: refusal.message });
+      return;
+    }
     // The worker ends every execution by its wall-clock limit. One that has not reported an
     // end well after it is held by a thread that stopped responding (a fatal error parked
     // it): the record must not stay running for good, and the pool checks the thread.
@@ -241,12 +281,23 @@ export class ExecutionManager {
       void this.#pool.overdue(execution.id);
     }, this.#config.wallMs + grace);
     try {
-      await this.#pool.run(this.#task(execution));
+      // Counted against its owner before its slot is reused, so that their queued executions see it.
+      const { setAside } = await this.#pool.run(this.#task(execution));
+      if (setAside) this.#setAside.record(execution.owner);
     } catch (error) {
       this.#finish(execution, { status: 'error', reason: 'worker', message: workerFailure(error) });
     } finally {
       clearTimeout(watchdog);
+      // The task's answer may be where the pool first learns of a quarantine.
+      this.#announceRestartIfNeeded();
     }
+  }
+
+  #announceRestartIfNeeded(): void {
+    if (this.#restartAnnounced || !this.needsRestart) return;
+    this.#restartAnnounced = true;
+    for (const listener of this.#restartListeners) listener();
+    this.#restartListeners.clear();
   }
 
   #onWorkerMessage(message: ExecutionMessage): void {
@@ -274,6 +325,7 @@ export class ExecutionManager {
     this.#cancelRequested.delete(execution.id);
     this.#uncount(execution.owner);
     execution.finish(outcome);
+    if (this.#live.size === 0 && this.#scheduler.queued === 0) for (const waiter of [...this.#idleWaiters]) waiter();
   }
 
   /** One unfinished execution of this owner fewer. */

@@ -1,6 +1,8 @@
 // `npm start`: checks the permission model's grants (src/permissions.ts), reads the
 // configuration, starts the service, and stops it cleanly on SIGTERM/SIGINT (running scripts
-// cancelled, SSE streams ended with `done`, exit 0).
+// cancelled, SSE streams ended with `done`, exit 0). A server that reached
+// CHARIOT_QUARANTINE_LIMIT drains (CHARIOT_DRAIN_MS) and ends itself so that its supervisor
+// starts it again (exit status RESTART_EXIT_CODE, or SIGKILL when a thread pins the process).
 //
 // Modules of ours are imported only after the permission check: under the permission model
 // Node reads this entry file whatever the grants, but nothing else of the app without
@@ -10,6 +12,8 @@ import type { Config } from './config.js';
 import type { RunningServer } from './server.js';
 
 const SHUTDOWN_LIMIT_MS = 10_000;
+/** EX_TEMPFAIL (sysexits.h): a temporary failure, to be tried again, as a supervisor does. */
+const RESTART_EXIT_CODE = 75;
 
 function announce(config: Config, url: string): void {
   console.log(`chariot-exec listening on ${url}`);
@@ -60,30 +64,48 @@ async function main(): Promise<void> {
   const server = await startServer(config);
   announce(config, server.url);
 
-  const stop = (signal: NodeJS.Signals): void => {
-    console.log(`chariot-exec: ${signal} received, shutting down`);
+  let stopping = false;
+  /** Closes the server, then ends the process with `code` (by `signal` when pinned and all went well). */
+  const shutDown = (code: number, signal: NodeJS.Signals | undefined): void => {
+    if (stopping) return;
+    stopping = true;
     setTimeout(() => {
       console.error('chariot-exec: shutdown took too long, exiting');
-      exit(server, 1, signal);
+      exit(server, code === 0 ? 1 : code, undefined);
     }, SHUTDOWN_LIMIT_MS).unref();
-    server.close().then(() => exit(server, 0, signal), (error: unknown) => {
+    server.close().then(() => exit(server, code, signal), (error: unknown) => {
       console.error('chariot-exec: shutdown failed', error);
-      exit(server, 1, signal);
+      exit(server, code === 0 ? 1 : code, undefined);
     });
+  };
+  const stop = (signal: NodeJS.Signals): void => {
+    console.log(`chariot-exec: ${signal} received, shutting down`);
+    shutDown(0, signal);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  server.manager.onRestartNeeded(() => {
+    const { quarantined } = server.manager.stats;
+    console.error(`chariot-exec: ${quarantined} isolates were set aside (CHARIOT_QUARANTINE_LIMIT ${config.quarantineLimit}): `
+      + `restarting; running executions get up to ${config.drainMs} ms (CHARIOT_DRAIN_MS) to finish, then are cancelled`);
+    void server.manager.whenIdle(config.drainMs).then(() => {
+      if (!stopping) console.error('chariot-exec: drained; ending the process for its supervisor to start it again');
+      shutDown(RESTART_EXIT_CODE, undefined);
+    });
+  });
 }
 
 /**
  * Ends the process. process.exit waits for every worker thread, and a thread holding a
  * quarantined isolate never ends (see worker/sandbox.ts): then, once everything else has
  * been closed, the process ends by the signal it was stopped with (its listener is gone, so
- * the default action applies), or by SIGKILL after a failed shutdown.
+ * the default action applies), or by SIGKILL after a failed shutdown or for a restart (a
+ * supervisor restarts a process killed by SIGKILL; systemd's Restart=on-failure does not
+ * restart one that ended by SIGTERM).
  */
-function exit(server: RunningServer, code: number, signal: NodeJS.Signals): void {
+function exit(server: RunningServer, code: number, signal: NodeJS.Signals | undefined): void {
   if (!server.manager.pinned) process.exit(code);
-  const by = code === 0 ? signal : 'SIGKILL';
+  const by = code === 0 && signal !== undefined ? signal : 'SIGKILL';
   console.error(`chariot-exec: a worker thread holds a quarantined isolate and cannot stop; ending the process by ${by}`);
   process.kill(process.pid, by);
 }

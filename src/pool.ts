@@ -23,6 +23,9 @@ export interface PoolOptions {
   readonly sandboxMemoryMb: number;
 }
 
+/** Told of an isolate set aside (or a lost thread that never stopped, which counts as one). */
+export type SetAsideListener = () => void;
+
 /** A task failed because its thread stopped responding and was taken out of service. */
 export class ThreadLostError extends Error {
   override name = 'ThreadLostError';
@@ -64,6 +67,7 @@ export class WorkerPool {
   readonly #options: PoolOptions;
   readonly #workerData: WorkerConfig;
   readonly #onMessage: (message: ExecutionMessage) => void;
+  readonly #onSetAside: SetAsideListener;
   readonly #control: BroadcastChannel;
   /** The threads in service; a lost one's place is taken by its replacement. */
   readonly #threads: Thread[];
@@ -82,9 +86,11 @@ export class WorkerPool {
   /** Lost threads being stopped (each settles within WORKER_CLOSE_MS). */
   readonly #stopping = new Set<Promise<void>>();
 
-  constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void) {
+  /** `onSetAside` hears of each isolate quarantined, and each lost thread that never stopped, once. */
+  constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void, onSetAside: SetAsideListener = () => undefined) {
     this.#options = options;
     this.#onMessage = onMessage;
+    this.#onSetAside = onSetAside;
     this.#workerData = {
       controlChannel: `chariot-control-${randomUUID()}`,
       probeChannel: options.testProbeChannel,
@@ -131,10 +137,11 @@ export class WorkerPool {
   }
 
   /**
-   * Runs one execution on the least busy thread; rejects only when its worker died, or with
-   * ThreadLostError when its thread stopped responding and was taken out of service.
+   * Runs one execution on the least busy thread and resolves with whether its isolate was set
+   * aside; rejects only when its worker died, or with ThreadLostError when its thread stopped
+   * responding and was taken out of service.
    */
-  async run(task: ExecTask): Promise<void> {
+  async run(task: ExecTask): Promise<{ readonly setAside: boolean }> {
     const thread = this.#leastBusy();
     const running = thread.piscina.run(task);
     thread.running++;
@@ -142,6 +149,7 @@ export class WorkerPool {
     try {
       const result = await running;
       this.#noteQuarantines(result.threadId, result.quarantines);
+      return { setAside: result.setAside };
     } catch (error) {
       if (thread.lost) throw new ThreadLostError(thread.replaced, error);
       throw error;
@@ -270,6 +278,7 @@ export class WorkerPool {
       for (const id of ids) this.#quarantines.set(id, Math.max(1, this.#quarantines.get(id) ?? 0));
       console.error(`chariot-exec: the lost ${what} did not stop within ${WORKER_CLOSE_MS} ms: it keeps its memory, counts as a quarantined isolate, `
         + 'and the process now ends by signal at shutdown');
+      this.#onSetAside();
     });
     this.#stopping.add(stopping);
   }
@@ -284,6 +293,7 @@ export class WorkerPool {
     this.#noteQuarantines(threadId, count);
     console.error(`chariot-exec: an isolate in worker thread ${threadId} was quarantined after "${message}"; `
       + 'its memory stays in use until the process restarts, and the process now ends by signal at shutdown');
+    this.#onSetAside();
   }
 
   /**

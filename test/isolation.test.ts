@@ -237,8 +237,10 @@ for (const threads of ['1', '2']) {
         CHARIOT_CPU_MS: '5000',
         CHARIOT_WALL_MS: '8000',
         CHARIOT_MEMORY_MB: '16',
-        // Every round may set an isolate aside; none of that may stop the service here.
+        // Every round may set an isolate aside; none of that may stop the service, or refuse
+        // the user, here.
         CHARIOT_QUARANTINE_LIMIT: '1000',
+        CHARIOT_QUARANTINE_PER_USER: '1000',
       });
       alice = await child.login('alice' satisfies User);
     });

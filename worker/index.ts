@@ -95,8 +95,8 @@ function post(message: WorkerMessage): void {
 export default async function runExecution(task: ExecTask): Promise<TaskResult> {
   post({ kind: 'started', execId: task.execId });
   const relay = new OutputRelay(task.execId, task.limits, post);
-  const outcome = await sandbox.execute(task, prepareProgram(task.program), relay);
+  const { outcome, setAside } = await sandbox.execute(task, prepareProgram(task.program), relay);
   relay.finish();
   post({ kind: 'ended', execId: task.execId, outcome });
-  return { threadId, quarantines: sandbox.quarantines };
+  return { threadId, quarantines: sandbox.quarantines, setAside };
 }

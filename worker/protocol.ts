@@ -70,13 +70,15 @@ export type WorkerMessage =
   | { readonly kind: 'quarantined'; readonly threadId: number; readonly count: number; readonly message: string };
 
 /**
- * What a task resolves with: its worker's quarantines so far. The pool learns of a quarantine
- * before the slot of the execution it ended is reused (the 'quarantined' message travels on
- * another port and may come later), so nothing starts once the limit is reached.
+ * What a task resolves with: its worker's quarantines so far, and whether this execution's own
+ * isolate was set aside. The pool learns of a quarantine before the slot of the execution it
+ * ended is reused (the 'quarantined' message travels on another port and may come later), so
+ * nothing starts once the limit is reached, nor an execution of a user refused for it.
  */
 export interface TaskResult {
   readonly threadId: number;
   readonly quarantines: number;
+  readonly setAside: boolean;
 }
 
 export type ControlMessage =

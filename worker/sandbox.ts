@@ -37,13 +37,14 @@ export class Sandbox {
     };
   }
 
-  /** Runs one execution to its outcome; never throws. */
-  async execute(task: ExecTask, program: PreparedProgram, sink: OutputSink): Promise<Outcome> {
+  /** Runs one execution to its outcome, and tells whether its isolate was set aside; never throws. */
+  async execute(task: ExecTask, program: PreparedProgram, sink: OutputSink): Promise<{ readonly outcome: Outcome; readonly setAside: boolean }> {
     const host = this.#isolates.take(task.owner, task.limits.memoryMb);
     const run = new Run(task, host, sink, this.#hooks);
     this.#runs.set(task.execId, run);
     try {
-      return await run.start(program);
+      const outcome = await run.start(program);
+      return { outcome, setAside: host.quarantined };
     } finally {
       this.#runs.delete(task.execId);
     }

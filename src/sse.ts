@@ -31,6 +31,11 @@ export interface StreamOptions {
   readonly pingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly retryMs: number;
+  /**
+   * Called once when the response is over: its `done` taken by the socket, or the client gone
+   * (at once, if it went before the stream started).
+   */
+  readonly onClose: () => void;
 }
 
 /** What a subscriber holds, for diagnostics and the tests that prove it holds little. */
@@ -106,6 +111,8 @@ export function subscribersOf(execution: Execution): readonly SubscriberStats[] 
 
 /** Streams `execution` to `res` until it is done or the client goes away. */
 export function streamExecution(res: ServerResponse, execution: Execution, options: StreamOptions): void {
+  // A client that went away while the execution was looked up has had its 'close' already.
+  if (res.destroyed) return options.onClose();
   new SseSubscriber(res, execution, options).start(options.retryMs);
 }
 
@@ -114,6 +121,7 @@ class SseSubscriber implements SubscriberStats {
   readonly #execution: Execution;
   readonly #minRank: number;
   readonly #pingMs: number;
+  readonly #onClosed: () => void;
   #ping: NodeJS.Timeout | undefined;
   #wakeup: NodeJS.Immediate | undefined;
   #stallCheck: NodeJS.Timeout | undefined;
@@ -130,6 +138,7 @@ class SseSubscriber implements SubscriberStats {
     this.#execution = execution;
     this.#minRank = RANK[options.minLevel];
     this.#pingMs = options.pingMs;
+    this.#onClosed = options.onClose;
     // An id beyond the newest entry cannot have been seen: it counts as the newest, so the
     // entries still to come are sent rather than silently skipped (reader() clamps it).
     this.#reader = execution.logs.reader(options.after);
@@ -170,7 +179,7 @@ class SseSubscriber implements SubscriberStats {
     this.#execution.on('progress', this.#pump);
     this.#execution.on('end', this.#wake);
     this.#res.on('drain', this.#onDrain);
-    this.#res.on('close', this.#stop);
+    this.#res.once('close', this.#onClose);
     this.#ping = setInterval(this.#onPing, this.#pingMs);
     this.#pump();
   }
@@ -269,12 +278,18 @@ class SseSubscriber implements SubscriberStats {
   };
 
   #end(): void {
-    this.#stop();
+    this.#unsubscribe();
     this.#res.end(namedEvent('done', { status: this.#execution.status }));
   }
 
-  /** Unsubscribes; runs once, at the end of the stream or when the client goes away. */
-  readonly #stop = (): void => {
+  /** The response is over, whichever way: nothing of the subscriber stays. */
+  readonly #onClose = (): void => {
+    this.#unsubscribe();
+    this.#onClosed();
+  };
+
+  /** Stops reading the log; runs once, at done or when the response is over. */
+  #unsubscribe(): void {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#ping);
@@ -285,9 +300,8 @@ class SseSubscriber implements SubscriberStats {
     this.#execution.off('progress', this.#pump);
     this.#execution.off('end', this.#wake);
     this.#res.off('drain', this.#onDrain);
-    this.#res.off('close', this.#stop);
     const set = subscribers.get(this.#execution);
     set?.delete(this);
     if (set?.size === 0) subscribers.delete(this.#execution);
-  };
+  }
 }

@@ -350,7 +350,7 @@ describe('adversarial: attacks on the whole process (each against a server proce
     else expect(warnings.length, 'isolates set aside (the Map and dictionary bombs nearly always are)').to.be.within(1, 6);
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(200);
-    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length, lost: 0 } });
+    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length, lost: 0 }, streams: 0 });
     for (const warning of warnings) expect(warning).to.match(/^chariot-exec: an isolate in worker thread \d+ was quarantined after "Catastrophic out-of-memory error"; its memory stays in use until the process restarts, and the process now ends by signal at shutdown$/);
   });
 
@@ -386,7 +386,7 @@ describe('adversarial: attacks on the whole process (each against a server proce
     expectError(refused, 503, restart, 'RESTART_NEEDED');
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(503);
-    expect(health.body).to.eql({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1, lost: 0 } });
+    expect(health.body).to.eql({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1, lost: 0 }, streams: 1 });
 
     // bob's execution, in the same worker thread as the quarantined isolate, runs on.
     await within(5000, sleeperStream.nthEvent(2), "the sleeper's second entry");

@@ -149,6 +149,6 @@ describe('native built-ins driven with odd arguments, 5 times by each of two use
       health = await bystander.json('GET', '/healthz');
     }
     expect(health.status, health.text).to.equal(200);
-    expect(health.body).to.deep.equal({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 } });
+    expect(health.body).to.deep.equal({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 }, streams: 0 });
   });
 });

@@ -55,6 +55,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
     bodyLimitBytes: config.bodyLimitBytes,
     ssePingMs: config.ssePingMs,
     sseRetryMs: config.sseRetryMs,
+    sseStallTimeoutMs: config.sseStallTimeoutMs,
     streams: new StreamSlots(config.maxStreamsPerUser),
     secureCookies: config.secureCookies,
     trustProxy: config.trustProxy,

@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly sseRetryMs: number;
+  /** A stream whose socket takes no data for this long is ended, in ms. */
+  readonly sseStallTimeoutMs: number;
   /** Each user's open log streams, against CHARIOT_MAX_STREAMS_PER_USER. */
   readonly streams: StreamSlots;
   /** Mark the session cookie Secure (production behind TLS). */
@@ -62,6 +64,7 @@ export function createApp(deps: AppDeps): Koa {
   addExecutionRoutes(api, deps.manager, {
     ssePingMs: deps.ssePingMs,
     sseRetryMs: deps.sseRetryMs,
+    sseStallTimeoutMs: deps.sseStallTimeoutMs,
     streams: deps.streams,
   });
   router.get('/healthz', (ctx) => {

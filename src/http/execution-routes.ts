@@ -14,6 +14,8 @@ export interface RouteOptions {
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly sseRetryMs: number;
+  /** A stream whose socket takes no data for this long is ended, in ms. */
+  readonly sseStallTimeoutMs: number;
   /** Each user's open streams, against CHARIOT_MAX_STREAMS_PER_USER. */
   readonly streams: StreamSlots;
 }
@@ -153,6 +155,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
       minLevel,
       pingMs: options.ssePingMs,
       retryMs: options.sseRetryMs,
+      stallTimeoutMs: options.sseStallTimeoutMs,
       onClose: slot.release,
     });
   });

@@ -3,6 +3,7 @@
 // the variable, so nothing starts half-configured. Tests build a Config with
 // `loadConfig({ ...overrides })`.
 import { availableParallelism, totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { canonicalOrigin } from './origin.js';
 
 export interface UserSpec {
@@ -64,6 +65,14 @@ export interface Config {
   readonly logEntryCap: number;
   /** Log bytes kept per execution before further entries are only counted. Default 32 MiB. */
   readonly logByteCap: number;
+  /**
+   * Bytes (as LogBuffer's entryBytes() counts them) that the logs of all executions together
+   * may keep in the main thread; past it the oldest entries of finished executions go first.
+   * Default: a quarter of the main thread's heap limit, at most 1 GiB.
+   */
+  readonly logBudget: number;
+  /** The same for the executions of one user. Default: a quarter of logBudget. */
+  readonly logBudgetPerUser: number;
   /** How long a finished execution stays readable, in ms. Default 300000. */
   readonly retentionMs: number;
   /** Largest request body, in bytes. Default 1 MiB. */
@@ -179,6 +188,8 @@ export const RANGES = Object.freeze({
   CHARIOT_LOG_MESSAGE_LIMIT: [16, 16 * MIB],
   CHARIOT_LOG_ENTRY_CAP: [1, 100_000_000],
   CHARIOT_LOG_BYTE_CAP: [1, 1024 * MIB],
+  CHARIOT_LOG_BUDGET: [64 * 1024, 1024 * 1024 * MIB],
+  CHARIOT_LOG_BUDGET_PER_USER: [64 * 1024, 1024 * 1024 * MIB],
   CHARIOT_RETENTION_MS: [0, 7 * DAY_MS],
   CHARIOT_BODY_LIMIT: [1, 256 * MIB],
   CHARIOT_SSE_LAG_BUDGET: [1, 1024 * MIB],
@@ -264,6 +275,13 @@ function sandboxMemory(env: Env, threads: number, memoryMb: number): number {
   return value;
 }
 
+const MAX_DEFAULT_LOG_BUDGET = 1024 * MIB;
+
+/** CHARIOT_LOG_BUDGET's default: a quarter of this thread's heap limit (about 4 GiB on 64-bit Node with enough memory), at most 1 GiB. */
+function defaultLogBudget(): number {
+  return Math.min(MAX_DEFAULT_LOG_BUDGET, Math.floor(getHeapStatistics().heap_size_limit / 4));
+}
+
 /** A yes/no variable: 1/true/yes/on or 0/false/no/off, any case; unset or empty is `fallback`. */
 function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
@@ -340,6 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (secureCookies && proxies === 0) {
     throw new ConfigError('CHARIOT_SECURE_COOKIES needs CHARIOT_TRUST_PROXY: this server speaks plain HTTP, so only a TLS proxy saying X-Forwarded-Proto: https makes a request secure');
   }
+  const logBudget = bytes(env, 'CHARIOT_LOG_BUDGET', defaultLogBudget());
   const config: Config = {
     port: integer(env, 'PORT', DEFAULTS.port),
     host: env.HOST?.trim() || DEFAULTS.host,
@@ -362,6 +381,8 @@ export function loadConfig(env: Env = process.env): Config {
     logMessageLimit: integer(env, 'CHARIOT_LOG_MESSAGE_LIMIT', DEFAULTS.logMessageLimit),
     logEntryCap: integer(env, 'CHARIOT_LOG_ENTRY_CAP', DEFAULTS.logEntryCap),
     logByteCap: bytes(env, 'CHARIOT_LOG_BYTE_CAP', DEFAULTS.logByteCap),
+    logBudget,
+    logBudgetPerUser: bytes(env, 'CHARIOT_LOG_BUDGET_PER_USER', Math.max(RANGES.CHARIOT_LOG_BUDGET_PER_USER[0], Math.floor(logBudget / 4))),
     retentionMs: integer(env, 'CHARIOT_RETENTION_MS', DEFAULTS.retentionMs),
     bodyLimitBytes: bytes(env, 'CHARIOT_BODY_LIMIT', DEFAULTS.bodyLimitBytes),
     sseLagBudget: bytes(env, 'CHARIOT_SSE_LAG_BUDGET', DEFAULTS.sseLagBudget),

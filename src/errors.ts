@@ -100,6 +100,17 @@ export class QueueFullError extends ChariotError {
   }
 }
 
+export class LogBudgetFullError extends ChariotError {
+  override readonly code = 'LOG_BUDGET_FULL';
+  override readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(scope: 'user' | 'total', budgetBytes: number, retryAfterSeconds: number) {
+    const which = scope === 'user' ? `this user's running executions fill their log budget (CHARIOT_LOG_BUDGET_PER_USER, ${budgetBytes} bytes)` : `running executions fill the log budget of the server (CHARIOT_LOG_BUDGET, ${budgetBytes} bytes)`;
+    super(`No room for another execution's log: ${which}; try again when some have finished`);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
+}
+
 export class ShuttingDownError extends ChariotError {
   override readonly code = 'SHUTTING_DOWN';
   override readonly status = 503;

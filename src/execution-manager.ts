@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { AlreadyFinishedError, ExecutionNotFoundError, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
+import { LogBudget, type LogBudgetStats } from './log-budget.js';
 import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
 import type { ExecutionStore } from './store.js';
@@ -44,6 +45,7 @@ export class ExecutionManager {
   readonly #store: ExecutionStore;
   readonly #pool: WorkerPool;
   readonly #scheduler: Scheduler<Execution>;
+  readonly #logBudget: LogBudget;
   /** Unfinished executions of this instance, by id: where worker messages are applied. */
   readonly #live = new Map<string, Execution>();
   readonly #unfinishedByOwner = new Map<string, number>();
@@ -63,6 +65,7 @@ export class ExecutionManager {
       logEntryCap: config.logEntryCap,
       logByteCap: config.logByteCap,
     });
+    this.#logBudget = new LogBudget({ total: config.logBudget, perUser: config.logBudgetPerUser });
     this.#pool = new WorkerPool(config, (message) => this.#onWorkerMessage(message));
     this.#scheduler = new Scheduler<Execution>(
       { capacity: config.threads * config.tasksPerThread, maxQueue: config.maxQueue },
@@ -99,6 +102,11 @@ export class ExecutionManager {
     };
   }
 
+  /** What the logs of all executions keep, against CHARIOT_LOG_BUDGET and CHARIOT_LOG_BUDGET_PER_USER. */
+  get logStats(): LogBudgetStats {
+    return this.#logBudget.stats;
+  }
+
   /**
    * True once CHARIOT_QUARANTINE_LIMIT isolates were quarantined: their heaps stay in use, so
    * the server takes no new executions (running ones finish) and /healthz says so.
@@ -121,14 +129,20 @@ export class ExecutionManager {
     if (this.needsRestart) throw new RestartNeededError(this.#pool.quarantined);
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
+    this.#logBudget.assertRoom(owner);
     this.#scheduler.assertRoom();
-    const execution = new Execution(randomUUID(), owner, program, this.#config.logBuffer, this.#config.sseLagBudget);
+    const execution = new Execution(randomUUID(), owner, program, {
+      capacity: this.#config.logBuffer,
+      lagBudget: this.#config.sseLagBudget,
+      account: this.#logBudget.open(owner),
+    });
     // Counted while the store is written, so that the owner's other submissions meanwhile see it.
     this.#unfinishedByOwner.set(owner, unfinished + 1);
     try {
       await this.#store.add(execution);
     } catch (error) {
       this.#uncount(owner);
+      execution.forget();
       throw error;
     }
     try {

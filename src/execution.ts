@@ -2,8 +2,11 @@
 //   queued → running → completed | error | cancelled
 // It owns the LogBuffer its worker's output is appended to, the latest progress, and the
 // outcome. The result endpoint, the sync endpoint and the SSE stream all read this one object.
+// Its log is counted in a LogBudget account when it has one; forget() gives the log up.
 import { EventEmitter } from 'eventemitter3';
+import type { LogAccount } from './log-budget.js';
 import { LogBuffer, type LogRecord } from './log-buffer.js';
+import { programPreview } from './preview.js';
 import type { ErrorReason, Outcome, ProgressRecord, ResultType } from '../worker/protocol.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'error' | 'cancelled';
@@ -19,14 +22,25 @@ export interface ExecutionResult {
 interface ExecutionEvents {
   progress: [progress: ProgressRecord];
   end: [status: FinalStatus];
+  /** The store forgot it (retention): its log is gone, its streams end. */
+  forgotten: [];
 }
 
-const PREVIEW_CHARS = 120;
+export interface ExecutionLogOptions {
+  /** The ring, in entries (CHARIOT_LOG_BUFFER). */
+  readonly capacity: number;
+  /** Bytes a live reader may fall behind the ring (CHARIOT_SSE_LAG_BUDGET). */
+  readonly lagBudget: number;
+  /** Where what the log keeps is counted (CHARIOT_LOG_BUDGET, CHARIOT_LOG_BUDGET_PER_USER). */
+  readonly account?: LogAccount;
+}
 
 export class Execution extends EventEmitter<ExecutionEvents> {
   readonly id: string;
   readonly owner: string;
   readonly program: string;
+  /** What GET /api/executions shows of the program (programPreview()), made once. */
+  readonly preview: string;
   readonly logs: LogBuffer;
   readonly createdAt = new Date();
   #status: ExecutionStatus = 'queued';
@@ -37,17 +51,18 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   #errorReason: ErrorReason | undefined;
   #progress: ProgressRecord | undefined;
   #progressAfterSeq = 0;
+  readonly #account: LogAccount | undefined;
+  #forgotten = false;
 
-  /**
-   * @param logCapacity the log's ring, in entries (CHARIOT_LOG_BUFFER).
-   * @param logLagBudget bytes a live reader may fall behind the ring (CHARIOT_SSE_LAG_BUDGET).
-   */
-  constructor(id: string, owner: string, program: string, logCapacity: number, logLagBudget: number) {
+  constructor(id: string, owner: string, program: string, log: ExecutionLogOptions) {
     super();
     this.id = id;
     this.owner = owner;
     this.program = program;
-    this.logs = new LogBuffer(logCapacity, logLagBudget);
+    this.preview = programPreview(program);
+    this.#account = log.account;
+    this.logs = new LogBuffer(log.capacity, log.lagBudget, log.account);
+    log.account?.attach(this.logs);
   }
 
   get status(): ExecutionStatus {
@@ -94,11 +109,6 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     return this.#progressAfterSeq;
   }
 
-  get preview(): string {
-    const flat = this.program.replace(/\s+/g, ' ').trim();
-    return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
-  }
-
   markRunning(): void {
     if (this.#status !== 'queued') return;
     this.#status = 'running';
@@ -141,7 +151,26 @@ export class Execution extends EventEmitter<ExecutionEvents> {
         break;
     }
     this.#status = outcome.status;
+    // From now on its log is the first a budget evicts from, before any running execution's.
+    this.#account?.finish();
     this.emit('end', outcome.status);
+  }
+
+  /** True once the store forgot it. */
+  get forgotten(): boolean {
+    return this.#forgotten;
+  }
+
+  /**
+   * The store forgot it: the log gives up every entry at once, even those a stalled reader still
+   * holds (retention wins), its account is closed, and its streams end. Runs once.
+   */
+  forget(): void {
+    if (this.#forgotten) return;
+    this.#forgotten = true;
+    this.logs.evictOldest(Number.POSITIVE_INFINITY);
+    this.#account?.close();
+    this.emit('forgotten');
   }
 
   /** Resolves with the final status, at once if there is one. */

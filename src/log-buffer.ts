@@ -1,8 +1,9 @@
 // LogBuffer: the log of one execution, as a ring of the newest `capacity` entries numbered by
 // `seq` from 1, plus a tail of entries evicted from the ring that a live reader has not passed
 // yet, kept once for all readers and at most `lagBudget` bytes behind the ring for any of them.
-// Readers (`reader()`) keep their own cursor; `'appended'` (eventemitter3) wakes them. Nothing
-// here knows about HTTP or isolates.
+// Readers (`reader()`) keep their own cursor; `'appended'` (eventemitter3) wakes them. What it
+// keeps is reported to a KeptLogSink (its execution's LogBudget account), which may have the
+// oldest entries evicted sooner (`evictOldest()`). Nothing here knows about HTTP or isolates.
 import { EventEmitter } from 'eventemitter3';
 import type { LogLevel, LogRecord } from '../worker/protocol.js';
 
@@ -29,6 +30,17 @@ interface LogBufferEvents {
   appended: [];
 }
 
+/** Where a LogBuffer reports the bytes (entryBytes()) it keeps, in the ring and the tail. */
+export interface KeptLogSink {
+  resize(bytes: number): void;
+}
+
+/** What `evictOldest()` gave up. */
+export interface Evicted {
+  readonly entries: number;
+  readonly bytes: number;
+}
+
 /**
  * What an entry is counted as against a reader's lag budget: 2 bytes per character of its
  * message plus 420. That is what one costs the heap on Node 24 with the event text a stream
@@ -47,7 +59,12 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   readonly #capacity: number;
   readonly #lagBudget: number;
   readonly #ring: (LogEntry | undefined)[];
+  readonly #sink: KeptLogSink | undefined;
   #lastSeq = 0;
+  /** Entries below this seq were evicted from the ring before their turn (`evictOldest()`). */
+  #floor = 1;
+  /** entryBytes() of the entries in the ring. */
+  #ringBytes = 0;
   /** Readers that entries are kept for past the ring; LogReader adds and removes itself. */
   readonly #holders = new Set<LogReader>();
   /**
@@ -70,14 +87,16 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
    * @param lagBudget bytes (counted by entryBytes()) that a live reader may fall behind the ring
    *   before it is released and its entries are no longer kept (CHARIOT_SSE_LAG_BUDGET, default
    *   64 MiB). Unbounded when not given.
+   * @param sink told the bytes kept after every change (the execution's LogBudget account).
    */
-  constructor(capacity: number, lagBudget = Number.POSITIVE_INFINITY) {
+  constructor(capacity: number, lagBudget = Number.POSITIVE_INFINITY, sink?: KeptLogSink) {
     super();
     if (!Number.isInteger(capacity) || capacity < 1) throw new TypeError('capacity must be a positive integer');
     if (!(lagBudget >= 0)) throw new TypeError('lagBudget must be a number of bytes, at least 0');
     this.#capacity = capacity;
     this.#lagBudget = lagBudget;
     this.#ring = new Array<LogEntry | undefined>(capacity);
+    this.#sink = sink;
   }
 
   /** Seq of the newest entry; 0 before the first. */
@@ -87,7 +106,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
 
   /** Seq of the oldest entry in the ring; lastSeq + 1 when empty. */
   get firstSeq(): number {
-    return Math.max(1, this.#lastSeq - this.#capacity + 1);
+    return Math.max(this.#floor, this.#lastSeq - this.#capacity + 1);
   }
 
   get capacity(): number {
@@ -123,6 +142,11 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
     return this.firstSeq - this.heldEntries;
   }
 
+  /** What every entry kept, in the ring and the tail, counts as (entryBytes()). */
+  get keptBytes(): number {
+    return this.#ringBytes + this.heldBytes;
+  }
+
   /**
    * Numbers and stores the records, evicting the oldest from the ring to the tail when a holder
    * still needs them, releases the holders that fell more than the budget behind, then signals
@@ -135,16 +159,47 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
       const seq = ++this.#lastSeq;
       const slot = seq % this.#capacity;
       const evicted = this.#ring[slot];
-      if (evicted !== undefined && evicted.seq > needed) this.#keep(evicted);
-      this.#ring[slot] = {
+      if (evicted !== undefined) {
+        this.#ringBytes -= entryBytes(evicted);
+        if (evicted.seq > needed) this.#keep(evicted);
+      }
+      const entry: LogEntry = {
         seq,
         timestamp: new Date(record.time).toISOString(),
         level: record.level,
         message: record.message,
       };
+      this.#ring[slot] = entry;
+      this.#ringBytes += entryBytes(entry);
     }
     if (this.heldEntries > 0) this.#enforceBudget();
+    this.#report();
     this.emit('appended');
+  }
+
+  /**
+   * Evicts the oldest entries kept, from the tail, then from the ring, until at least `bytes`
+   * are freed or nothing is left (a budget over the logs of many executions). Readers that had
+   * not passed them get a gap, as for entries the ring evicts.
+   */
+  evictOldest(bytes: number): Evicted {
+    let entries = 0;
+    const before = this.keptBytes;
+    const tailEntries = this.#tailEntriesFor(bytes);
+    if (tailEntries > 0) {
+      this.#dropTail(tailEntries);
+      entries += tailEntries;
+    }
+    while (before - this.keptBytes < bytes && this.size > 0) {
+      const slot = this.firstSeq % this.#capacity;
+      this.#ringBytes -= entryBytes(this.#ring[slot]!);
+      this.#ring[slot] = undefined;
+      this.#floor = this.firstSeq + 1;
+      entries++;
+    }
+    const freed = before - this.keptBytes;
+    if (entries > 0) this.#report();
+    return { entries, bytes: freed };
   }
 
   /** Entries in the ring with seq > `cursor`, oldest first, at most `max`; `missed` counts evicted ones. */
@@ -187,6 +242,20 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
     return this.#tail[this.#tail.length - (ringFirst - seq)] as LogEntry;
   }
 
+  /** Tells the sink what is kept now. */
+  #report(): void {
+    this.#sink?.resize(this.keptBytes);
+  }
+
+  /** The fewest oldest tail entries whose bytes add up to at least `bytes`, or the whole tail. */
+  #tailEntriesFor(bytes: number): number {
+    const held = this.heldEntries;
+    for (let i = 0; i < held; i++) {
+      if (this.#tailBytes[this.#tailHead + i]! - this.#tailBytesBefore >= bytes) return i + 1;
+    }
+    return held;
+  }
+
   #keep(entry: LogEntry): void {
     const before = this.heldEntries === 0 ? this.#tailBytesBefore : this.#tailBytes.at(-1)!;
     this.#tail.push(entry);
@@ -214,25 +283,31 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   #trim(): number {
     let needed = Number.POSITIVE_INFINITY;
     for (const reader of this.#holders) needed = Math.min(needed, reader.cursor);
-    const first = this.heldFrom;
-    const drop = Math.min(this.heldEntries, needed - first + 1);
-    if (drop <= 0) return needed;
-    if (drop === this.heldEntries) {
+    const drop = Math.min(this.heldEntries, needed - this.heldFrom + 1);
+    if (drop > 0) {
+      this.#dropTail(drop);
+      this.#report();
+    }
+    return needed;
+  }
+
+  /** Drops the oldest `count` entries of the tail (at least 1, at most all). */
+  #dropTail(count: number): void {
+    if (count === this.heldEntries) {
       this.#tailBytesBefore = this.#tailBytes.at(-1)!;
       this.#tail = [];
       this.#tailBytes = [];
       this.#tailHead = 0;
-      return needed;
+      return;
     }
-    for (let i = this.#tailHead; i < this.#tailHead + drop; i++) this.#tail[i] = undefined;
-    this.#tailHead += drop;
+    for (let i = this.#tailHead; i < this.#tailHead + count; i++) this.#tail[i] = undefined;
+    this.#tailHead += count;
     this.#tailBytesBefore = this.#tailBytes[this.#tailHead - 1]!;
     if (this.#tailHead >= COMPACT_AFTER && this.#tailHead * 2 >= this.#tail.length) {
       this.#tail = this.#tail.slice(this.#tailHead);
       this.#tailBytes = this.#tailBytes.slice(this.#tailHead);
       this.#tailHead = 0;
     }
-    return needed;
   }
 
   /** Trims once at the end of this turn, however many readers passed a part of the tail in it. */

@@ -12,7 +12,9 @@
 // A blocked subscriber holds at most one write past its socket's high-water mark. The latest
 // progress is sent in its place among the entries (after the entry that was the newest when it
 // was reported). When the execution has finished and the cursor has reached the end,
-// `event: done` ends the response.
+// `event: done` ends the response. When the execution is forgotten (retention), its stream
+// ends then, even one that is stalled: a `gap` and `done` if the socket takes them, else the
+// connection is cut.
 //
 // Appends and drains wake a subscriber once per turn of the event loop (setImmediate): worker
 // batches that arrive together go out in one write per socket, not one each, and a subscriber
@@ -193,6 +195,7 @@ class SseSubscriber implements SubscriberStats {
     logs.on('appended', this.#wake);
     this.#execution.on('progress', this.#pump);
     this.#execution.on('end', this.#wake);
+    this.#execution.on('forgotten', this.#onForgotten);
     this.#res.on('drain', this.#onDrain);
     this.#res.once('close', this.#onClose);
     this.#ping = setInterval(this.#onPing, this.#pingMs);
@@ -301,6 +304,20 @@ class SseSubscriber implements SubscriberStats {
     this.#wake();
   };
 
+  /**
+   * Retention wins over a reader: one that cannot take the rest (`done` included) now is cut
+   * off with a reset, which also drops what the kernel still held for it (a plain close would
+   * keep that until the client read it, which a stalled one never does).
+   */
+  readonly #onForgotten = (): void => {
+    if (!this.#blocked && this.#execution.finished) this.#pump();
+    if (this.#ended) return;
+    this.#unsubscribe();
+    const socket = this.#res.socket;
+    if (socket !== null) socket.resetAndDestroy();
+    else this.#res.destroy();
+  };
+
   readonly #onPing = (): void => {
     if (!this.#blocked && !this.#ended) this.#write(': ping\n\n');
   };
@@ -330,6 +347,7 @@ class SseSubscriber implements SubscriberStats {
     this.#execution.logs.off('appended', this.#wake);
     this.#execution.off('progress', this.#pump);
     this.#execution.off('end', this.#wake);
+    this.#execution.off('forgotten', this.#onForgotten);
     this.#res.off('drain', this.#onDrain);
     const set = subscribers.get(this.#execution);
     set?.delete(this);

@@ -5,12 +5,12 @@ import type { Execution } from './execution.js';
 
 export interface ExecutionStore {
   add(execution: Execution): Promise<void>;
-  /** Forgets an execution at once (one whose submission was refused after it was added). */
+  /** Forgets an execution at once (one whose submission was refused after it was added), and its log (Execution.forget()). */
   remove(id: string): Promise<void>;
   get(id: string): Promise<Execution | undefined>;
   /** The owner's executions, newest first. */
   listByOwner(owner: string): Promise<readonly Execution[]>;
-  /** Forgets executions that finished before `cutoff` (ms since the epoch); returns how many. */
+  /** Forgets executions that finished before `cutoff` (ms since the epoch), and their logs (Execution.forget()); returns how many. */
   sweep(cutoff: number): Promise<number>;
   /** Every execution not yet finished. */
   unfinished(): Promise<readonly Execution[]>;
@@ -62,7 +62,9 @@ export class MemoryExecutionStore implements ExecutionStore {
     this.#byOwner.clear();
   }
 
+  /** Forgets it here, and gives up its log (whoever still reads it). */
   #forget(execution: Execution): void {
+    execution.forget();
     this.#byId.delete(execution.id);
     const owned = this.#byOwner.get(execution.owner);
     owned?.delete(execution);

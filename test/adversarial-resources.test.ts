@@ -17,8 +17,8 @@ import {
   within,
   type ServerProcess,
 } from './helpers/adversary.js';
-import { asObject, expectError, expectLogEntries, expectLogEntry, type ExpectedEntry } from './helpers/expectations.js';
-import { doneStatus, getResult, streamToEnd, submit } from './helpers/executions.js';
+import { asObject, expectError, expectIdleLogStats, expectKeys, expectLogEntries, expectLogEntry, type ExpectedEntry } from './helpers/expectations.js';
+import { doneStatus, expectWholeLog, getResult, pageOf, streamToEnd, submit } from './helpers/executions.js';
 import { useServer, type User } from './helpers/server.js';
 import type { SseEvent } from './helpers/sse.js';
 
@@ -64,6 +64,7 @@ function expectFinished(res: HttpResult, expected: Expected, logs: readonly Expe
     expect({ status: body.status, result: body.result }).to.eql({ status: 'completed', result: { value: expected.value, type: expected.type } });
   }
   expectLogEntries(body.logs, logs);
+  expectWholeLog(body, logs.length);
 }
 
 /** The attacker's next execution: 3, with its one entry, at once. */
@@ -252,6 +253,7 @@ describe('adversarial: log floods, a huge message, deep structures (128 MiB, 5 s
     const body = asObject(result.body);
     expect(body.result).to.eql({ value: null, type: 'undefined' });
     expect((body.logs as unknown[]).length).to.equal(1000);
+    expect(pageOf(body), 'the newest 1,000 in one page, the 99,001 before them missed').to.eql({ logs_missed: 99_001, logs_next_after: 100_001, logs_more: false });
   });
 
   it('one 50 MiB log message: the script completes, the entry is cut to 65,536 characters and says how many more there were', async () => {
@@ -350,7 +352,9 @@ describe('adversarial: attacks on the whole process (each against a server proce
     else expect(warnings.length, 'isolates set aside (the Map and dictionary bombs nearly always are)').to.be.within(1, 6);
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(200);
-    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length, lost: 0 }, streams: 0 });
+    const { logs, ...rest } = asObject(health.body);
+    expect(rest).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length, lost: 0 }, streams: 0 });
+    expectIdleLogStats(logs);
     for (const warning of warnings) expect(warning).to.match(/^chariot-exec: an isolate in worker thread \d+ was quarantined after "Catastrophic out-of-memory error"; its memory stays in use until the process restarts, and the process now ends by signal at shutdown$/);
   });
 
@@ -386,7 +390,10 @@ describe('adversarial: attacks on the whole process (each against a server proce
     expectError(refused, 503, restart, 'RESTART_NEEDED');
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(503);
-    expect(health.body).to.eql({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1, lost: 0 }, streams: 1 });
+    // bob's sleeper runs and logs: its log is kept (the budgets' figures are log-budget.test.ts's).
+    const { logs: keptLogs, ...restartHealth } = asObject(health.body);
+    expect(restartHealth).to.eql({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1, lost: 0 }, streams: 1 });
+    expectKeys(asObject(keptLogs, '/healthz logs'), ['kept_bytes', 'live_bytes', 'budget_bytes', 'user_budget_bytes', 'largest_user_bytes', 'evicted_entries']);
 
     // bob's execution, in the same worker thread as the quarantined isolate, runs on.
     await within(5000, sleeperStream.nthEvent(2), "the sleeper's second entry");

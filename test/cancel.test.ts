@@ -3,8 +3,8 @@
 // runs normally.
 import { expect } from 'chai';
 import type { Client } from './helpers/client.js';
-import { asObject, expectError, expectJson, expectKeys, expectLogEntries } from './helpers/expectations.js';
-import { doneStatus, getResult, runToEnd, streamToEnd, submit } from './helpers/executions.js';
+import { asArray, asObject, expectError, expectJson, expectKeys, expectLogEntries } from './helpers/expectations.js';
+import { doneStatus, expectWholeLog, getResult, PAGE_KEYS, runToEnd, streamToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 
 async function cancel(client: Client, id: string) {
@@ -19,8 +19,9 @@ async function expectCancelled(client: Client, id: string): Promise<void> {
   const result = await getResult(client, id);
   expect(result.status).to.equal(500);
   const body = asObject(result.body);
-  expectKeys(body, ['execution_id', 'status', 'error', 'logs', 'started_at', 'completed_at', 'duration_ms']);
+  expectKeys(body, ['execution_id', 'status', 'error', 'logs', ...PAGE_KEYS, 'started_at', 'completed_at', 'duration_ms']);
   expect(body).to.deep.include({ execution_id: id, status: 'cancelled', error: 'Execution cancelled' });
+  expectWholeLog(body, asArray(body.logs).length);
 }
 
 describe('cancelling a running execution', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError, DEFAULTS, loadConfig, type Config } from '../src/config.js';
 import { spawnRefused } from './helpers/adversary.js';
 import { asObject } from './helpers/expectations.js';
@@ -38,6 +39,15 @@ describe('loadConfig', () => {
     expect(config.sandboxMemoryMb, 'half the machine, and one isolate at its limit per thread').to.equal(Math.max(config.threads * 128, Math.floor(totalmem() / 2 / 1024 / 1024)));
     expect(config.sessionKeys).to.have.length(1);
     expect(Object.isFrozen(config)).to.equal(true);
+  });
+
+  it('budgets kept log at a quarter of the main thread\'s heap limit (at most 1 GiB), and a quarter of that per user', () => {
+    const config = loadConfig({});
+    const budget = Math.min(1024 * 1024 * 1024, Math.floor(getHeapStatistics().heap_size_limit / 4));
+    expect({ total: config.logBudget, perUser: config.logBudgetPerUser }).to.eql({ total: budget, perUser: Math.floor(budget / 4) });
+    expect(loadConfig({ CHARIOT_LOG_BUDGET: '64mb' })).to.deep.include({ logBudget: 64 * 1024 * 1024, logBudgetPerUser: 16 * 1024 * 1024 });
+    expect(loadConfig({ CHARIOT_LOG_BUDGET: '128kb' })).to.deep.include({ logBudget: 128 * 1024, logBudgetPerUser: 64 * 1024 });
+    expect(loadConfig({ CHARIOT_LOG_BUDGET: '64mb', CHARIOT_LOG_BUDGET_PER_USER: '1gb' })).to.deep.include({ logBudget: 64 * 1024 * 1024, logBudgetPerUser: 1024 * 1024 * 1024 });
   });
 
   it('parses users, sizes and numbers from the environment', () => {
@@ -119,6 +129,8 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
     ['CHARIOT_LOG_MESSAGE_LIMIT', 'logMessageLimit', 16, 16 * MIB],
     ['CHARIOT_LOG_ENTRY_CAP', 'logEntryCap', 1, 100_000_000],
     ['CHARIOT_LOG_BYTE_CAP', 'logByteCap', 1, 1024 * MIB, 'bytes'],
+    ['CHARIOT_LOG_BUDGET', 'logBudget', 64 * 1024, 1024 * 1024 * MIB, 'bytes'],
+    ['CHARIOT_LOG_BUDGET_PER_USER', 'logBudgetPerUser', 64 * 1024, 1024 * 1024 * MIB, 'bytes'],
     ['CHARIOT_RETENTION_MS', 'retentionMs', 0, 7 * DAY_MS],
     ['CHARIOT_BODY_LIMIT', 'bodyLimitBytes', 1, 256 * MIB, 'bytes'],
     ['CHARIOT_SSE_LAG_BUDGET', 'sseLagBudget', 1, 1024 * MIB, 'bytes'],

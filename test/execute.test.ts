@@ -12,7 +12,7 @@ import {
   UUID_V4,
   type ExpectedEntry,
 } from './helpers/expectations.js';
-import { runToEnd } from './helpers/executions.js';
+import { expectWholeLog, PAGE_KEYS, runToEnd } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 
 /** Keys the result endpoint may add (API.md **ext**). */
@@ -49,13 +49,14 @@ function expectCompletedResult(res: HttpResult, id: string, result: Json, logs: 
   expect(res.status, res.text).to.equal(200);
   expectJson(res);
   const body = asObject(res.body);
-  expectKeys(body, ['execution_id', 'status', 'result', 'logs'], TIMING_KEYS);
+  expectKeys(body, ['execution_id', 'status', 'result', 'logs', ...PAGE_KEYS], TIMING_KEYS);
   expect({ execution_id: body.execution_id, status: body.status, result: body.result }).to.eql({
     execution_id: id,
     status: 'completed',
     result,
   });
   expectLogEntries(body.logs, logs);
+  expectWholeLog(body, logs.length);
 }
 
 /** A 500 from GET /api/result with status "error" and a message matching `message`. */
@@ -63,10 +64,11 @@ function expectErrorResult(res: HttpResult, id: string, message: RegExp): void {
   expect(res.status, res.text).to.equal(500);
   expectJson(res);
   const body = asObject(res.body);
-  expectKeys(body, ['execution_id', 'status', 'error', 'logs'], TIMING_KEYS);
+  expectKeys(body, ['execution_id', 'status', 'error', 'logs', ...PAGE_KEYS], TIMING_KEYS);
   expect({ execution_id: body.execution_id, status: body.status }).to.eql({ execution_id: id, status: 'error' });
   expect(body.error).to.be.a('string');
   expect(body.error).to.match(message);
+  expectWholeLog(body, asArray(body.logs).length);
 }
 
 describe('POST /api/execute and script results', () => {

@@ -1,5 +1,6 @@
-// GET /healthz: liveness, pool occupancy and open log streams, without a session.
+// GET /healthz: liveness, pool occupancy, what the logs keep and the open log streams, without a session.
 import { expect } from 'chai';
+import { loadConfig } from '../src/config.js';
 import type { HttpResult } from './helpers/client.js';
 import { asObject, expectJson, expectKeys } from './helpers/expectations.js';
 import { submit } from './helpers/executions.js';
@@ -8,24 +9,32 @@ import { expectStreams, healthWithStreams, useServer } from './helpers/server.js
 describe('GET /healthz', () => {
   const server = useServer({ CHARIOT_THREADS: '2' });
 
-  function expectHealth(res: HttpResult, queued: number, running: number, streams = 0): void {
+  const { logBudget, logBudgetPerUser } = loadConfig({});
+
+  /** `kept` and `live`: bytes of log kept, as entryBytes() counts them (2 a character + 420). */
+  function expectHealth(res: HttpResult, queued: number, running: number, kept = 0, live = 0, streams = 0): void {
     expect(res.status, res.text).to.equal(200);
     expectJson(res);
-    expect(res.body).to.eql({ status: 'ok', pool: { threads: 2, queued, running, quarantined: 0, lost: 0 }, streams });
+    expect(res.body).to.eql({
+      status: 'ok',
+      pool: { threads: 2, queued, running, quarantined: 0, lost: 0 },
+      logs: { kept_bytes: kept, live_bytes: live, budget_bytes: logBudget, user_budget_bytes: logBudgetPerUser, largest_user_bytes: kept, evicted_entries: 0 },
+      streams,
+    });
   }
 
-  it('answers 200 {"status":"ok","pool":{"threads":2,"queued":0,"running":0,"quarantined":0,"lost":0},"streams":0} without a session on an idle server', async () => {
+  it('answers 200 {"status":"ok","pool":{"threads":2,"queued":0,"running":0,"quarantined":0,"lost":0},"logs":{...},"streams":0} without a session on an idle server', async () => {
     expectHealth(await server.anonymous().json('GET', '/healthz'), 0, 0);
   });
 
-  it('counts a running (sleeping) execution, and its open stream', async () => {
+  it('counts a running (sleeping) execution, its log and its open stream, then the log as finished', async () => {
     const alice = await server.login('alice');
     const id = await submit(alice, 'logPrint("in"); await sleep(1000); 1');
     const stream = await alice.sse(`/api/logs/${id}`);
     await stream.nthEvent(1); // running, and sleeping for 1 s
-    expectHealth(await server.anonymous().json('GET', '/healthz'), 0, 1, 1);
+    expectHealth(await server.anonymous().json('GET', '/healthz'), 0, 1, 424, 424, 1);
     await stream.untilDone();
-    expectStreams(await server.anonymous().json('GET', '/healthz'), 0, 'after its done');
+    expectHealth(await server.anonymous().json('GET', '/healthz'), 0, 0, 424, 0);
   });
 
   it('counts every open log stream of every user, from its start until it ends by done or by the client going away', async () => {
@@ -56,7 +65,7 @@ describe('GET /healthz', () => {
     const res = await bob.json('GET', '/healthz');
     expect(res.status, res.text).to.equal(200);
     const body = asObject(res.body);
-    expectKeys(body, ['status', 'pool', 'streams']);
+    expectKeys(body, ['status', 'pool', 'logs', 'streams']);
     expect(body.status).to.equal('ok');
     expect(body.streams).to.equal(0);
     const pool = asObject(body.pool);

@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import type { Client } from './helpers/client.js';
 import { asObject, expectLogEntries, type ExpectedEntry } from './helpers/expectations.js';
-import { getResult, submit } from './helpers/executions.js';
+import { expectWholeLog, getResult, submit } from './helpers/executions.js';
 import { spawnServer, type ServerProcess } from './helpers/adversary.js';
 import { useServer, type User } from './helpers/server.js';
 import type { SseStream } from './helpers/sse.js';
@@ -95,6 +95,7 @@ async function round(client: Client, kind: Kind): Promise<boolean> {
     result: kind.end.result,
   });
   expectLogEntries(badBody.logs, kind.end.logs);
+  expectWholeLog(badBody, kind.end.logs.length);
   expectEntriesThenDone(badEvents, kind.end.logs, kind.end.status);
 
   const badEnded = timingOf(badBody).completedAt;
@@ -111,6 +112,7 @@ async function round(client: Client, kind: Kind): Promise<boolean> {
       error: undefined,
     });
     expectLogEntries(body.logs, logs);
+    expectWholeLog(body, logs.length);
     expectEntriesThenDone(events, logs, 'completed');
     const { startedAt, completedAt } = timingOf(body);
     if (!(startedAt <= badEnded && completedAt >= badEnded)) overlapped = false;

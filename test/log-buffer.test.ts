@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { entryBytes, LogBuffer, type LogRecord } from '../src/log-buffer.js';
+import { seededRandom } from './helpers/random.js';
 
 function records(from: number, to: number): LogRecord[] {
   const out: LogRecord[] = [];
@@ -156,14 +157,7 @@ describe('LogBuffer readers', () => {
     const buffer = new LogBuffer(3, budget);
     const readers = [buffer.reader(0), buffer.reader(0), buffer.reader(0)];
     const next = readers.map(() => 1);
-    // mulberry32, seeded: the same run every time.
-    let state = 7;
-    const random = (n: number): number => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
+    const random = seededRandom(7);
     const bytes: number[] = [];
     let seq = 0;
     let releases = 0;
@@ -259,6 +253,31 @@ describe('LogBuffer readers', () => {
       expect(buffer.heldEntries).to.equal(Math.max(0, 9900 - reader.cursor));
     }
     expect(buffer.heldBytes).to.equal(0);
+  });
+
+  it('evicts its oldest entries on demand, from the tail kept for a reader, then from the ring; readers get exact gaps and the sink every change', () => {
+    const reported: number[] = [];
+    // Entries of 40 characters count 500 bytes.
+    const buffer = new LogBuffer(3, Number.POSITIVE_INFINITY, { resize: (bytes) => reported.push(bytes) });
+    const slow = buffer.reader(0);
+    buffer.append(sized(1, 5, 40));
+    expect({ held: buffer.heldEntries, kept: buffer.keptBytes, reported }).to.eql({ held: 2, kept: 2500, reported: [2500] });
+    expect(buffer.evictOldest(1)).to.eql({ entries: 1, bytes: 500 });
+    expect(buffer.evictOldest(600)).to.eql({ entries: 2, bytes: 1000 });
+    expect({ first: buffer.firstSeq, heldFrom: buffer.heldFrom, size: buffer.size, kept: buffer.keptBytes, reported }).to.eql({ first: 4, heldFrom: 4, size: 2, kept: 1000, reported: [2500, 2000, 1000] });
+    const { missed, entries } = slow.read();
+    expect({ missed, seqs: entries.map((entry) => entry.seq) }).to.eql({ missed: 3, seqs: [4, 5] });
+    slow.advance(5);
+    // The ring goes on where it was: entries 6 and 7 take the slots of 3 and 4.
+    buffer.append(sized(6, 7, 40));
+    expect({ seqs: buffer.snapshot().map((entry) => entry.seq), kept: buffer.keptBytes }).to.eql({ seqs: [5, 6, 7], kept: 1500 });
+    expect(buffer.evictOldest(Number.POSITIVE_INFINITY)).to.eql({ entries: 3, bytes: 1500 });
+    expect({ first: buffer.firstSeq, last: buffer.lastSeq, snapshot: buffer.snapshot(), kept: buffer.keptBytes }).to.eql({ first: 8, last: 7, snapshot: [], kept: 0 });
+    expect(buffer.readAfter(5)).to.eql({ missed: 2, entries: [] });
+    expect(buffer.evictOldest(1)).to.eql({ entries: 0, bytes: 0 });
+    buffer.append(sized(8, 8, 40));
+    expect(buffer.snapshot().map((entry) => entry.seq)).to.eql([8]);
+    expect(reported).to.eql([2500, 2000, 1000, 1500, 0, 500]);
   });
 
   it('rejects a lag budget that is not a number of bytes', () => {

@@ -4,9 +4,10 @@
 // without duplicates, keyboard use, accessible names and a phone's width.
 import { expect } from 'chai';
 import { mkdirSync } from 'node:fs';
-import type { Page } from 'playwright-core';
-import type { Client } from './helpers/client.js';
+import type { Page, Response } from 'playwright-core';
+import type { Client, Json } from './helpers/client.js';
 import { asArray, asObject } from './helpers/expectations.js';
+import { expectWholeLog, pageOf } from './helpers/executions.js';
 import { launchBrowser, takePageErrors, type TestBrowser } from './helpers/browser.js';
 import { headerOf, TcpRelay } from './helpers/relay.js';
 import { PASSWORDS, useServer, type User } from './helpers/server.js';
@@ -94,6 +95,7 @@ describe('web UI (Chromium)', function () {
     expect(meanwhile.status, meanwhile.text).to.equal(202);
     expect(body.status).to.equal('running');
     expect(asArray(body.logs).length, 'entries logged when line 1 was on screen').to.be.below(5);
+    expectWholeLog(body, asArray(body.logs).length);
     await waitForStatus(page, 'completed');
     expect(await logLines(page)).to.eql(['INFO line 1', 'INFO line 2', 'INFO line 3', 'INFO line 4', 'INFO line 5']);
   });
@@ -140,6 +142,32 @@ describe('web UI (Chromium)', function () {
     expect(await page.locator('#error-message').textContent()).to.equal('TypeError: bad input');
     expect(await page.locator('#result').isHidden()).to.equal(true);
     expect(await logLines(page)).to.eql(['INFO about to fail']);
+  });
+
+  it('reads a run\'s status and result from /api/result one entry at a time (?limit=1), and its 30 lines from the stream', async () => {
+    const answers: Response[] = [];
+    const both = new Promise<void>((resolve) => {
+      page.on('response', (response) => {
+        if (!new URL(response.url()).pathname.startsWith('/api/result/')) return;
+        answers.push(response);
+        if (answers.length === 2) resolve();
+      });
+    });
+    const id = await runScript(page, 'for (let i = 1; i <= 30; i++) logPrint("line " + i); 30');
+    await waitForStatus(page, 'completed');
+    await both; // open()'s answer and finish()'s
+    expect(await page.locator('#result-value').textContent()).to.equal('30');
+    expect(await logLines(page)).to.eql(Array.from({ length: 30 }, (_, i) => `INFO line ${i + 1}`));
+    expect(answers.map((response) => response.url())).to.eql([1, 2].map(() => `${server.url}/api/result/${id}?limit=1`));
+    const last = asObject((await answers[1]!.json()) as Json);
+    expect({ status: last.status, result: last.result, entries: asArray(last.logs).length, ...pageOf(last) }).to.eql({
+      status: 'completed',
+      result: { value: 30, type: 'number' },
+      entries: 1,
+      logs_missed: 0,
+      logs_next_after: 1,
+      logs_more: true,
+    });
   });
 
   it('cancels an endless loop with the Cancel button: status cancelled, and Run works again', async () => {

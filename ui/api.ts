@@ -23,12 +23,19 @@ export interface LogEntry {
 export const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type Level = (typeof LEVELS)[number];
 
+/** GET /api/result: the status, the outcome once there is one, and one page of the log. */
 export interface ResultBody {
   readonly execution_id: string;
   readonly status: ExecutionStatus;
   readonly result?: { readonly value: unknown; readonly type: string };
   readonly error?: string;
-  readonly duration_ms?: number | null;
+  readonly logs: readonly LogEntry[];
+  readonly logs_missed: number;
+  readonly logs_next_after: number;
+  readonly logs_more: boolean;
+  readonly started_at: string | null;
+  readonly completed_at: string | null;
+  readonly duration_ms: number | null;
 }
 
 export interface ExecutionSummary {
@@ -73,6 +80,14 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   }
   if (response.status === 401 && path.startsWith('/api/')) unauthorized();
   return { status: response.status, body: parsed as T };
+}
+
+/**
+ * The status and outcome of an execution. The page reads the log from the stream, never from
+ * here, so it asks for the smallest page (one entry) rather than the whole kept log.
+ */
+export function getResult(execId: string): Promise<ApiResult<ResultBody>> {
+  return call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}?limit=1`);
 }
 
 /** The message of an error answer, or a generic one. */

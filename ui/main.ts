@@ -4,7 +4,7 @@
 //   Run ──► POST /api/execute-async ──► open(id) ──► GET /api/result (status so far)
 //                                                └─► ExecutionStream (EventSource /api/logs/:id)
 //   entries ──► LogView · progress ──► bar · done ──► GET /api/result ──► result or error
-import { call, errorMessage, onUnauthorized, type ExecutionStatus, type ResultBody } from './api.js';
+import { call, errorMessage, getResult, onUnauthorized, type ExecutionStatus, type ResultBody } from './api.js';
 import { createEditor } from './editor.js';
 import { HistoryPanel } from './history.js';
 import { LogView } from './log-view.js';
@@ -141,7 +141,7 @@ function showOutcome(body: ResultBody): void {
 async function open(execId: string): Promise<void> {
   resetOutput(execId);
   setStatus('queued');
-  const res = await call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`);
+  const res = await getResult(execId);
   if (current !== execId || res.status === 401) return;
   if (res.status === 404 || res.status === 0 || res.body === null) {
     setStatus('idle');
@@ -162,7 +162,7 @@ async function open(execId: string): Promise<void> {
 }
 
 async function finish(execId: string, status: ExecutionStatus): Promise<void> {
-  const res = await call<ResultBody>('GET', `/api/result/${encodeURIComponent(execId)}`);
+  const res = await getResult(execId);
   if (current !== execId || res.status === 401) return;
   if (res.body !== null && (res.status === 200 || res.status === 500)) {
     showOutcome(res.body);

@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): Koa {
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.
     if (deps.manager.needsRestart) ctx.status = 503;
-    ctx.body = { status: deps.manager.needsRestart ? 'restart-needed' : 'ok', pool: deps.manager.stats, streams: deps.streams.open };
+    ctx.body = { status: deps.manager.needsRestart ? 'restart-needed' : 'ok', pool: deps.manager.stats, logs: deps.manager.logStats, streams: deps.streams.open };
   });
 
   app.use(errorMiddleware());

@@ -5,6 +5,7 @@ import { BadRequestError, ExecutionNotFoundError, MissingProgramError } from '..
 import { STATUSES, type Execution, type ExecutionStatus } from '../execution.js';
 import type { ExecutionManager } from '../execution-manager.js';
 import { LOG_LEVELS, type LogLevel } from '../log-buffer.js';
+import { logPage } from '../log-page.js';
 import { streamExecution } from '../sse.js';
 import type { StreamSlots } from '../stream-slots.js';
 import { currentUser } from './session.js';
@@ -22,6 +23,9 @@ export interface RouteOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MAX_LIST = 1000;
+/** Log entries in one /api/result answer (`?limit=`): at most 10,000; by default what the default ring holds. */
+const MAX_PAGE = 10_000;
+const DEFAULT_PAGE = 1000;
 
 function program(body: unknown): string {
   const value = (body as { program?: unknown } | undefined)?.program;
@@ -48,18 +52,24 @@ function timing(execution: Execution) {
   };
 }
 
+/** The page of the log that an /api/result answer carries: entries after `after`, at most `limit`. */
+function logsOf(execution: Execution, after: number, limit: number) {
+  const page = logPage(execution.logs, after, limit);
+  return { logs: page.entries, logs_missed: page.missed, logs_next_after: page.nextAfter, logs_more: page.more };
+}
+
 /** The /api/result body and status for an execution in any state. */
-function resultOf(execution: Execution): { status: number; body: Record<string, unknown> } {
+function resultOf(execution: Execution, after: number, limit: number): { status: number; body: Record<string, unknown> } {
   const base = { execution_id: execution.id, status: execution.status };
-  const logs = execution.logs.snapshot();
+  const logs = logsOf(execution, after, limit);
   switch (execution.status) {
     case 'queued':
     case 'running':
-      return { status: 202, body: { ...base, logs, ...timing(execution) } };
+      return { status: 202, body: { ...base, ...logs, ...timing(execution) } };
     case 'completed':
-      return { status: 200, body: { ...base, result: execution.result, logs, ...timing(execution) } };
+      return { status: 200, body: { ...base, result: execution.result, ...logs, ...timing(execution) } };
     default:
-      return { status: 500, body: { ...base, error: execution.error, logs, ...timing(execution) } };
+      return { status: 500, body: { ...base, error: execution.error, ...logs, ...timing(execution) } };
   }
 }
 
@@ -162,8 +172,10 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
 
   router.get('/api/result/:execId', async (ctx) => {
     const id = execId(ctx);
+    const after = wholeNumber(ctx.query.after, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const limit = wholeNumber(ctx.query.limit, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
     const execution = await manager.get(id, currentUser(ctx));
-    const { status, body } = resultOf(execution);
+    const { status, body } = resultOf(execution, after, limit);
     ctx.status = status;
     ctx.body = body;
   });

@@ -1,7 +1,7 @@
 // The steps most tests share: submit a program, follow its stream to `done`, read its result.
 import { expect } from 'chai';
-import type { Client, HttpResult } from './client.js';
-import { asArray, asObject, expectJson, expectKeys, UUID_V4 } from './expectations.js';
+import type { Client, HttpResult, Json } from './client.js';
+import { asArray, asObject, expectJson, expectKeys, UUID_V4, type JsonObject } from './expectations.js';
 import type { SseEvent, SseStream } from './sse.js';
 
 /** POST /api/execute-async; asserts 200 `{"execution_id": <uuid v4>}` and returns the id. */
@@ -53,6 +53,25 @@ export function doneStatus(events: readonly SseEvent[]): string {
 
 export function getResult(client: Client, id: string): Promise<HttpResult> {
   return client.json('GET', `/api/result/${id}`);
+}
+
+/** The keys of an /api/result answer that say which page of the log it carries (docs/API.md). */
+export const PAGE_KEYS = ['logs_missed', 'logs_next_after', 'logs_more'] as const;
+
+export interface PageFields {
+  readonly logs_missed: number;
+  readonly logs_next_after: number;
+  readonly logs_more: boolean;
+}
+
+/** The page fields of an /api/result body, as they came. */
+export function pageOf(body: JsonObject): { [key in keyof PageFields]: Json | undefined } {
+  return { logs_missed: body.logs_missed, logs_next_after: body.logs_next_after, logs_more: body.logs_more };
+}
+
+/** Asserts that the body carries the whole log in one page: seq 1 to `entries`, nothing missed, nothing more. */
+export function expectWholeLog(body: JsonObject, entries: number): void {
+  expect(pageOf(body), 'the page fields of a whole log').to.eql({ logs_missed: 0, logs_next_after: entries, logs_more: false });
 }
 
 /** Submits `program`, waits for its `done` event, and returns its id and GET /api/result answer. */

@@ -81,3 +81,16 @@ export function expectLogEntries(actual: Json | undefined, expected: readonly Ex
   ).to.eql(expected);
   entries.forEach((entry, i) => expectLogEntry(entry, i + 1, expected[i]!));
 }
+
+/**
+ * The `logs` of a /healthz answer from a server whose executions have all finished and whose
+ * budgets evicted nothing, when the exact bytes kept are not known (a server in another process).
+ */
+export function expectIdleLogStats(logs: Json | undefined): void {
+  const stats = asObject(logs, '/healthz logs');
+  expectKeys(stats, ['kept_bytes', 'live_bytes', 'budget_bytes', 'user_budget_bytes', 'largest_user_bytes', 'evicted_entries']);
+  expect(stats, 'nothing running, nothing evicted').to.deep.include({ live_bytes: 0, evicted_entries: 0 });
+  for (const value of Object.values(stats)) expect(value).to.be.a('number');
+  expect(Number(stats.largest_user_bytes), 'the largest user within everything').to.be.at.most(Number(stats.kept_bytes));
+  expect(Number(stats.kept_bytes), 'within the budget').to.be.at.most(Number(stats.budget_bytes));
+}

@@ -93,13 +93,13 @@ export async function healthWithStreams(server: ServerFixture, streams: number, 
 }
 
 /**
- * A /healthz answer that counts `streams` open log streams, asserted whole but for the pool's
- * figures (a finished execution gives its slot back a moment after its done).
+ * A /healthz answer that counts `streams` open log streams, asserted whole but for the figures
+ * of the pool (a finished execution gives its slot back a moment after its done) and the logs.
  */
 export function expectStreams(res: HttpResult, streams: number, what: string): void {
   expect(res.status, res.text).to.equal(200);
   expectJson(res);
   const body = asObject(res.body);
-  expectKeys(body, ['status', 'pool', 'streams']);
+  expectKeys(body, ['status', 'pool', 'logs', 'streams']);
   expect({ status: body.status, streams: body.streams }, what).to.eql({ status: 'ok', streams });
 }

@@ -7,7 +7,7 @@
 // up to the lag budget; so a burst far larger than the ring reaches it whole. A subscriber past
 // the budget, or whose socket takes no data for STALL_MS, is released: from then on it reads the
 // ring, and a cursor that fell behind the ring's start gets `event: gap` with the exact count.
-// One whose socket takes no data for the stall timeout is ended: the response is destroyed (a
+// One whose socket takes no data for the stall timeout is ended: the connection is reset (a
 // `done` could not reach it), and an EventSource resumes from its Last-Event-ID.
 // A blocked subscriber holds at most one write past its socket's high-water mark. The latest
 // progress is sent in its place among the entries (after the entry that was the newest when it
@@ -35,7 +35,7 @@ export interface StreamOptions {
   readonly pingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly retryMs: number;
-  /** A stream whose socket takes no data for this long, in ms, is ended by destroying the response. */
+  /** A stream whose socket takes no data for this long, in ms, is ended by resetting the connection. */
   readonly stallTimeoutMs: number;
   /**
    * Called once when the response is over: its `done` taken by the socket, ended as stalled, or
@@ -285,7 +285,7 @@ class SseSubscriber implements SubscriberStats {
     this.#unsentAtCheck = unsent;
     if (this.#idleChecks >= this.#endChecks) {
       this.#stallCheck = undefined;
-      this.#res.destroy();
+      this.#cut();
       return;
     }
     if (this.#idleChecks >= this.#releaseChecks) this.#reader.release();
@@ -306,17 +306,24 @@ class SseSubscriber implements SubscriberStats {
 
   /**
    * Retention wins over a reader: one that cannot take the rest (`done` included) now is cut
-   * off with a reset, which also drops what the kernel still held for it (a plain close would
-   * keep that until the client read it, which a stalled one never does).
+   * off.
    */
   readonly #onForgotten = (): void => {
     if (!this.#blocked && this.#execution.finished) this.#pump();
     if (this.#ended) return;
     this.#unsubscribe();
+    this.#cut();
+  };
+
+  /**
+   * Ends the response with a reset, which also drops what the kernel still held for it (a plain
+   * close would keep that until the client read it, which a stalled one never does).
+   */
+  #cut(): void {
     const socket = this.#res.socket;
     if (socket !== null) socket.resetAndDestroy();
     else this.#res.destroy();
-  };
+  }
 
   readonly #onPing = (): void => {
     if (!this.#blocked && !this.#ended) this.#write(': ping\n\n');

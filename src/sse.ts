@@ -197,7 +197,7 @@ class SseSubscriber implements SubscriberStats {
     this.#execution.on('end', this.#wake);
     this.#execution.on('forgotten', this.#onForgotten);
     this.#res.on('drain', this.#onDrain);
-    this.#res.once('close', this.#onClose);
+    this.#res.on('close', this.#onClose);
     this.#ping = setInterval(this.#onPing, this.#pingMs);
     this.#pump();
   }

@@ -279,6 +279,7 @@ async function main(): Promise<void> {
       CHARIOT_THREADS: '1',
       CHARIOT_TASKS_PER_THREAD: '1',
       CHARIOT_LOG_BUFFER: String(FAN_OUT.paced + FAN_OUT.burst),
+      CHARIOT_MAX_STREAMS_PER_USER: String(SUBSCRIBERS),
     });
     try {
       const alice = await loginAs(single.url, 'alice');
@@ -294,6 +295,7 @@ async function main(): Promise<void> {
     const many = await ServerProcess.start({
       CHARIOT_TASKS_PER_THREAD: String(SUBSCRIBERS),
       CHARIOT_MAX_PER_USER: String(SUBSCRIBERS),
+      CHARIOT_MAX_STREAMS_PER_USER: String(SUBSCRIBERS),
       CHARIOT_MAX_QUEUE: String(SUBSCRIBERS),
       CHARIOT_MEMORY_MB: '512',
       CHARIOT_WALL_MS: '600000',

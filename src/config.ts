@@ -33,6 +33,13 @@ export interface Config {
   /** Unfinished executions per user before the server answers 429. Default 64. */
   readonly maxPerUser: number;
   /**
+   * Open log streams (GET /api/logs) per user before the server answers 429. Default 64: a
+   * browser holds at most 6 connections to one host over HTTP/1.1, shared by all its tabs, and
+   * the CLI one per followed execution, so a person never comes near it, while one account
+   * cannot hold thousands of sockets.
+   */
+  readonly maxStreamsPerUser: number;
+  /**
    * Quarantined isolates (each keeps its heap until restart) after which the server takes no
    * new executions and /healthz answers 503, so that it gets restarted. Default 8.
    */
@@ -92,6 +99,11 @@ export interface Config {
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients (`retry:`), in ms. Default 2000. */
   readonly sseRetryMs: number;
+  /**
+   * A stream whose socket takes no data for this long while the server waits to write is ended
+   * by the server, in ms. Default 60000.
+   */
+  readonly sseStallTimeoutMs: number;
   /** Mark the session cookie Secure (deployments behind a TLS proxy). Default false. */
   readonly secureCookies: boolean;
   /**
@@ -135,6 +147,7 @@ export const DEFAULTS = Object.freeze({
   spareIsolates: 2,
   maxQueue: 1000,
   maxPerUser: 64,
+  maxStreamsPerUser: 64,
   quarantineLimit: 8,
   quarantinePerUser: 2,
   quarantineCooldownMs: 600_000,
@@ -152,6 +165,7 @@ export const DEFAULTS = Object.freeze({
   sseLagBudget: 64 * MIB,
   ssePingMs: 15_000,
   sseRetryMs: 2000,
+  sseStallTimeoutMs: 60_000,
   loginFailuresPerName: 5,
   loginFailuresPerAddress: 20,
   loginWindowMs: 60_000,
@@ -178,6 +192,7 @@ export const RANGES = Object.freeze({
   CHARIOT_SPARE_ISOLATES: [0, 64],
   CHARIOT_MAX_QUEUE: [0, 1_000_000],
   CHARIOT_MAX_PER_USER: [1, 100_000],
+  CHARIOT_MAX_STREAMS_PER_USER: [1, 100_000],
   CHARIOT_QUARANTINE_LIMIT: [1, 1000],
   CHARIOT_QUARANTINE_PER_USER: [1, 1000],
   CHARIOT_QUARANTINE_COOLDOWN_MS: [0, DAY_MS],
@@ -198,6 +213,8 @@ export const RANGES = Object.freeze({
   CHARIOT_SSE_LAG_BUDGET: [1, 1024 * MIB],
   CHARIOT_SSE_PING_MS: [10, 3_600_000],
   CHARIOT_SSE_RETRY_MS: [0, 3_600_000],
+  // At least a second: a socket can take nothing for that long when a lost packet is resent.
+  CHARIOT_SSE_STALL_TIMEOUT_MS: [1000, 3_600_000],
   CHARIOT_LOGIN_FAILURES_PER_NAME: [1, 100],
   CHARIOT_LOGIN_FAILURES_PER_ADDRESS: [1, 100],
   CHARIOT_LOGIN_WINDOW_MS: [1000, DAY_MS],
@@ -371,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates),
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser),
+    maxStreamsPerUser: integer(env, 'CHARIOT_MAX_STREAMS_PER_USER', DEFAULTS.maxStreamsPerUser),
     quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit),
     quarantinePerUser: integer(env, 'CHARIOT_QUARANTINE_PER_USER', DEFAULTS.quarantinePerUser),
     quarantineCooldownMs: integer(env, 'CHARIOT_QUARANTINE_COOLDOWN_MS', DEFAULTS.quarantineCooldownMs),
@@ -391,6 +409,7 @@ export function loadConfig(env: Env = process.env): Config {
     sseLagBudget: bytes(env, 'CHARIOT_SSE_LAG_BUDGET', DEFAULTS.sseLagBudget),
     ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs),
     sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs),
+    sseStallTimeoutMs: integer(env, 'CHARIOT_SSE_STALL_TIMEOUT_MS', DEFAULTS.sseStallTimeoutMs),
     secureCookies,
     trustProxy: proxies,
     allowedOrigins: allowedOrigins(env),

@@ -82,6 +82,14 @@ export class TooManyExecutionsError extends ChariotError {
   }
 }
 
+export class TooManyStreamsError extends ChariotError {
+  override readonly code = 'TOO_MANY_STREAMS';
+  override readonly status = 429;
+  constructor(limit: number) {
+    super(`Too many open log streams: at most ${limit} per user`);
+  }
+}
+
 export class QueueFullError extends ChariotError {
   override readonly code = 'QUEUE_FULL';
   override readonly status = 503;

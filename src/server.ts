@@ -8,6 +8,7 @@ import { createApp } from './http/app.js';
 import { LoginThrottle } from './login-throttle.js';
 import { MemorySessionStore } from './session-store.js';
 import { MemoryExecutionStore, type ExecutionStore } from './store.js';
+import { StreamSlots } from './stream-slots.js';
 import { UserDirectory } from './users.js';
 
 export interface RunningServer {
@@ -54,6 +55,8 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
     bodyLimitBytes: config.bodyLimitBytes,
     ssePingMs: config.ssePingMs,
     sseRetryMs: config.sseRetryMs,
+    sseStallTimeoutMs: config.sseStallTimeoutMs,
+    streams: new StreamSlots(config.maxStreamsPerUser),
     secureCookies: config.secureCookies,
     trustProxy: config.trustProxy,
     allowedOrigins: config.allowedOrigins,

@@ -7,6 +7,8 @@
 // up to the lag budget; so a burst far larger than the ring reaches it whole. A subscriber past
 // the budget, or whose socket takes no data for STALL_MS, is released: from then on it reads the
 // ring, and a cursor that fell behind the ring's start gets `event: gap` with the exact count.
+// One whose socket takes no data for the stall timeout is ended: the connection is reset (a
+// `done` could not reach it), and an EventSource resumes from its Last-Event-ID.
 // A blocked subscriber holds at most one write past its socket's high-water mark. The latest
 // progress is sent in its place among the entries (after the entry that was the newest when it
 // was reported). When the execution has finished and the cursor has reached the end,
@@ -33,6 +35,13 @@ export interface StreamOptions {
   readonly pingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly retryMs: number;
+  /** A stream whose socket takes no data for this long, in ms, is ended by resetting the connection. */
+  readonly stallTimeoutMs: number;
+  /**
+   * Called once when the response is over: its `done` taken by the socket, ended as stalled, or
+   * the client gone (at once, if it went before the stream started).
+   */
+  readonly onClose: () => void;
 }
 
 /** What a subscriber holds, for diagnostics and the tests that prove it holds little. */
@@ -106,8 +115,10 @@ export function subscribersOf(execution: Execution): readonly SubscriberStats[] 
   return [...(subscribers.get(execution) ?? [])];
 }
 
-/** Streams `execution` to `res` until it is done or the client goes away. */
+/** Streams `execution` to `res` until it is done, the client goes away or its socket stalls. */
 export function streamExecution(res: ServerResponse, execution: Execution, options: StreamOptions): void {
+  // A client that went away while the execution was looked up has had its 'close' already.
+  if (res.destroyed) return options.onClose();
   new SseSubscriber(res, execution, options).start(options.retryMs);
 }
 
@@ -116,11 +127,20 @@ class SseSubscriber implements SubscriberStats {
   readonly #execution: Execution;
   readonly #minRank: number;
   readonly #pingMs: number;
+  /** How often a socket that pushes back is checked for having taken data. */
+  readonly #stallCheckMs: number;
+  /** Checks in a row without data after which the subscriber is released (STALL_MS). */
+  readonly #releaseChecks: number;
+  /** Checks in a row without data after which the stream is ended (the stall timeout). */
+  readonly #endChecks: number;
+  readonly #onClosed: () => void;
   #ping: NodeJS.Timeout | undefined;
   #wakeup: NodeJS.Immediate | undefined;
   #stallCheck: NodeJS.Timeout | undefined;
-  /** What the response held when the socket was last seen taking data. */
+  /** What the response held at the last check. */
   #unsentAtCheck = 0;
+  /** Checks in a row that found the socket had taken nothing. */
+  #idleChecks = 0;
   readonly #reader: LogReader;
   #blocked = false;
   #ended = false;
@@ -132,6 +152,10 @@ class SseSubscriber implements SubscriberStats {
     this.#execution = execution;
     this.#minRank = RANK[options.minLevel];
     this.#pingMs = options.pingMs;
+    this.#stallCheckMs = Math.min(STALL_MS, Math.ceil(options.stallTimeoutMs / 4));
+    this.#releaseChecks = Math.ceil(STALL_MS / this.#stallCheckMs);
+    this.#endChecks = Math.ceil(options.stallTimeoutMs / this.#stallCheckMs);
+    this.#onClosed = options.onClose;
     // An id beyond the newest entry cannot have been seen: it counts as the newest, so the
     // entries still to come are sent rather than silently skipped (reader() clamps it).
     this.#reader = execution.logs.reader(options.after);
@@ -173,7 +197,7 @@ class SseSubscriber implements SubscriberStats {
     this.#execution.on('end', this.#wake);
     this.#execution.on('forgotten', this.#onForgotten);
     this.#res.on('drain', this.#onDrain);
-    this.#res.on('close', this.#stop);
+    this.#res.on('close', this.#onClose);
     this.#ping = setInterval(this.#onPing, this.#pingMs);
     this.#pump();
   }
@@ -239,20 +263,33 @@ class SseSubscriber implements SubscriberStats {
   #write(text: string): void {
     if (this.#res.write(text) || this.#blocked) return;
     this.#blocked = true;
-    this.#unsentAtCheck = this.#res.writableLength;
-    this.#stallCheck = setTimeout(this.#checkStall, STALL_MS);
+    this.#watchStall();
   }
 
-  /** Still blocked STALL_MS after the socket last took data: the log stops keeping entries for it. */
+  /** Checks now and then whether the socket takes what the response holds, until 'drain' or 'close'. */
+  #watchStall(): void {
+    this.#unsentAtCheck = this.#res.writableLength;
+    this.#idleChecks = 0;
+    this.#stallCheck = setTimeout(this.#checkStall, this.#stallCheckMs);
+  }
+
+  /**
+   * What the response holds only shrinks while it waits, so a check that finds it no smaller has
+   * seen the socket take nothing since the one before. Counted in checks, not read off a clock,
+   * so that a timer that fires a millisecond early costs no extra round. STALL_MS without data:
+   * the log stops keeping entries for it. The stall timeout: the stream is ended.
+   */
   readonly #checkStall = (): void => {
     const unsent = this.#res.writableLength;
-    if (unsent >= this.#unsentAtCheck) {
+    this.#idleChecks = unsent < this.#unsentAtCheck ? 0 : this.#idleChecks + 1;
+    this.#unsentAtCheck = unsent;
+    if (this.#idleChecks >= this.#endChecks) {
       this.#stallCheck = undefined;
-      this.#reader.release();
+      this.#cut();
       return;
     }
-    this.#unsentAtCheck = unsent;
-    this.#stallCheck = setTimeout(this.#checkStall, STALL_MS);
+    if (this.#idleChecks >= this.#releaseChecks) this.#reader.release();
+    this.#stallCheck = setTimeout(this.#checkStall, this.#stallCheckMs);
   };
 
   /**
@@ -269,29 +306,45 @@ class SseSubscriber implements SubscriberStats {
 
   /**
    * Retention wins over a reader: one that cannot take the rest (`done` included) now is cut
-   * off with a reset, which also drops what the kernel still held for it (a plain close would
-   * keep that until the client read it, which a stalled one never does).
+   * off.
    */
   readonly #onForgotten = (): void => {
     if (!this.#blocked && this.#execution.finished) this.#pump();
     if (this.#ended) return;
-    this.#stop();
+    this.#unsubscribe();
+    this.#cut();
+  };
+
+  /**
+   * Ends the response with a reset, which also drops what the kernel still held for it (a plain
+   * close would keep that until the client read it, which a stalled one never does).
+   */
+  #cut(): void {
     const socket = this.#res.socket;
     if (socket !== null) socket.resetAndDestroy();
     else this.#res.destroy();
-  };
+  }
 
   readonly #onPing = (): void => {
     if (!this.#blocked && !this.#ended) this.#write(': ping\n\n');
   };
 
   #end(): void {
-    this.#stop();
+    this.#unsubscribe();
     this.#res.end(namedEvent('done', { status: this.#execution.status }));
+    // The done may wait behind what a socket that stopped reading has not taken yet.
+    if (this.#res.writableLength > 0) this.#watchStall();
   }
 
-  /** Unsubscribes; runs once, at the end of the stream or when the client goes away. */
-  readonly #stop = (): void => {
+  /** The response is over, whichever way: nothing of the subscriber stays. */
+  readonly #onClose = (): void => {
+    this.#unsubscribe();
+    clearTimeout(this.#stallCheck);
+    this.#onClosed();
+  };
+
+  /** Stops reading the log; runs once, at done or when the response is over. */
+  #unsubscribe(): void {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#ping);
@@ -303,9 +356,8 @@ class SseSubscriber implements SubscriberStats {
     this.#execution.off('end', this.#wake);
     this.#execution.off('forgotten', this.#onForgotten);
     this.#res.off('drain', this.#onDrain);
-    this.#res.off('close', this.#stop);
     const set = subscribers.get(this.#execution);
     set?.delete(this);
     if (set?.size === 0) subscribers.delete(this.#execution);
-  };
+  }
 }

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       spareIsolates: 2,
       maxQueue: 1000,
       maxPerUser: 64,
+      maxStreamsPerUser: 64,
       quarantineLimit: 8,
       quarantinePerUser: 2,
       quarantineCooldownMs: 600_000,
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
       sseLagBudget: 64 * 1024 * 1024,
       ssePingMs: 15_000,
       sseRetryMs: 2000,
+      sseStallTimeoutMs: 60_000,
       redisUrl: undefined,
       production: false,
     });
@@ -62,6 +64,8 @@ describe('loadConfig', () => {
       CHARIOT_SANDBOX_MEMORY_MB: '384',
       CHARIOT_SSE_PING_MS: '50',
       CHARIOT_SSE_RETRY_MS: '0',
+      CHARIOT_SSE_STALL_TIMEOUT_MS: '1500',
+      CHARIOT_MAX_STREAMS_PER_USER: '3',
       CHARIOT_SESSION_KEYS: 'a-key-of-sixteen-chars,another-long-enough-key',
     });
     expect(config.port).to.equal(0);
@@ -72,7 +76,8 @@ describe('loadConfig', () => {
     expect(config.threads).to.equal(3);
     expect(config.spareIsolates).to.equal(0);
     expect(config.sandboxMemoryMb).to.equal(384);
-    expect({ ssePingMs: config.ssePingMs, sseRetryMs: config.sseRetryMs }).to.eql({ ssePingMs: 50, sseRetryMs: 0 });
+    expect({ ssePingMs: config.ssePingMs, sseRetryMs: config.sseRetryMs, sseStallTimeoutMs: config.sseStallTimeoutMs }).to.eql({ ssePingMs: 50, sseRetryMs: 0, sseStallTimeoutMs: 1500 });
+    expect(config.maxStreamsPerUser).to.equal(3);
     expect(config.sessionKeys).to.deep.equal(['a-key-of-sixteen-chars', 'another-long-enough-key']);
   });
 
@@ -117,6 +122,7 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
     ['CHARIOT_SPARE_ISOLATES', 'spareIsolates', 0, 64],
     ['CHARIOT_MAX_QUEUE', 'maxQueue', 0, 1_000_000],
     ['CHARIOT_MAX_PER_USER', 'maxPerUser', 1, 100_000],
+    ['CHARIOT_MAX_STREAMS_PER_USER', 'maxStreamsPerUser', 1, 100_000],
     ['CHARIOT_QUARANTINE_LIMIT', 'quarantineLimit', 1, 1000],
     ['CHARIOT_QUARANTINE_PER_USER', 'quarantinePerUser', 1, 1000],
     ['CHARIOT_QUARANTINE_COOLDOWN_MS', 'quarantineCooldownMs', 0, DAY_MS],
@@ -136,6 +142,7 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
     ['CHARIOT_SSE_LAG_BUDGET', 'sseLagBudget', 1, 1024 * MIB, 'bytes'],
     ['CHARIOT_SSE_PING_MS', 'ssePingMs', 10, 3_600_000],
     ['CHARIOT_SSE_RETRY_MS', 'sseRetryMs', 0, 3_600_000],
+    ['CHARIOT_SSE_STALL_TIMEOUT_MS', 'sseStallTimeoutMs', 1000, 3_600_000],
   ];
   for (const [variable, field, min, max, kind] of RANGES) {
     const unit = kind === 'bytes' ? ' bytes' : '';
@@ -166,7 +173,7 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
   });
 
   it('refuses durations past what a Node timer can wait (3e9 ms would fire at once), in either spelling', () => {
-    for (const variable of ['CHARIOT_WALL_MS', 'CHARIOT_SSE_PING_MS', 'CHARIOT_CPU_MS', 'CHARIOT_RETENTION_MS', 'CHARIOT_SSE_RETRY_MS']) {
+    for (const variable of ['CHARIOT_WALL_MS', 'CHARIOT_SSE_PING_MS', 'CHARIOT_CPU_MS', 'CHARIOT_RETENTION_MS', 'CHARIOT_SSE_RETRY_MS', 'CHARIOT_SSE_STALL_TIMEOUT_MS']) {
       expect(() => loadConfig({ [variable]: '3000000000' }), variable).to.throw(ConfigError, new RegExp(`^${variable} must be between \\d+ and \\d+, got 3000000000$`));
       expect(() => loadConfig({ [variable]: '3e9' }), variable).to.throw(ConfigError, `${variable} must be a whole number, got "3e9"`);
     }

@@ -204,7 +204,7 @@ describe('faults: a worker thread that stops responding is replaced', () => {
 
     const health = await alice.json('GET', '/healthz');
     expect(health.status, health.text).to.equal(200);
-    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats });
+    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0 });
     expect(server.manager.workers).to.have.length(1);
     expect(server.manager.workers[0]).to.not.equal(thread);
 

@@ -7,7 +7,7 @@ import { Agent } from 'node:http';
 import { subscribersOf, WRITE_CHARS } from '../src/sse.js';
 import type { SseEvent } from './helpers/sse.js';
 import type { Client } from './helpers/client.js';
-import { expectUnfinishedWith, submit } from './helpers/executions.js';
+import { expectUnfinishedWith, holdTheSlot, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 import { entries, entriesOrGaps, expectBody, expectEvents, summary, type ExpectedEvent } from './helpers/streams.js';
 
@@ -42,28 +42,19 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
   const RING = 100;
   // One slot in the pool: an execution waits in the queue behind a blocker until the test has
   // subscribed and cancels the blocker, so where the streams start does not depend on timing.
+  // Room for 200 streams of one user.
   const server = useServer({
     CHARIOT_LOG_BUFFER: String(RING),
     CHARIOT_LOG_BYTE_CAP: '128mb',
     CHARIOT_THREADS: '1',
     CHARIOT_TASKS_PER_THREAD: '1',
+    CHARIOT_MAX_STREAMS_PER_USER: '200',
   });
   let alice: Client;
 
   before(async () => {
     alice = await server.login('alice');
   });
-
-  /** Takes the only slot; what is submitted next waits in the queue until `release()`. */
-  async function holdSlot(): Promise<{ release(): Promise<void> }> {
-    const blocker = await submit(alice, 'await sleep(60000)');
-    return {
-      async release() {
-        const res = await alice.json('POST', `/api/execution/${blocker}/cancel`);
-        expect(res.status, `cancel the blocker: ${res.text}`).to.equal(202);
-      },
-    };
-  }
 
   it('a subscriber whose socket is paused while 10,000 entries are logged is released past the lag budget, gets exact gaps, the ring, the latest progress and done, holds no queue once released, and slows nobody', async () => {
     const LAST = 10_000;
@@ -75,7 +66,7 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
     // the ring until that is more than the lag budget (64 MiB, some 4,000 of these entries as
     // it counts them) and releases it: it is sent only what the ring still holds when it is
     // woken, and told of the rest as gaps, which take no room in the socket.
-    const slot = await holdSlot();
+    const slot = await holdTheSlot(alice);
     const id = await submit(
       alice,
       `const pad = "x".repeat(8192);
@@ -145,7 +136,7 @@ describe('GET /api/logs/:execId with a stalled subscriber (ring of 100 entries)'
   });
 
   it('200 subscribers of one execution all receive the identical stream', async () => {
-    const slot = await holdSlot();
+    const slot = await holdTheSlot(alice);
     const id = await submit(
       alice,
       `for (let i = 1; i <= 60; i++) { (i % 3 === 0 ? console.warn : logPrint)("entry " + i); if (i % 20 === 0) { progress(i * 100 / 60, "step " + i); await sleep(10); } }

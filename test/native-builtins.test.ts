@@ -151,7 +151,7 @@ describe('native built-ins driven with odd arguments, 5 times by each of two use
     }
     expect(health.status, health.text).to.equal(200);
     const { logs, ...rest } = asObject(health.body);
-    expect(rest).to.deep.equal({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 } });
+    expect(rest).to.deep.equal({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 }, streams: 0 });
     expectIdleLogStats(logs);
   });
 });

@@ -140,7 +140,8 @@ export async function runFanOut(profile: Profile, machine: MachineDescription, l
   for (const count of levels) {
     // A fresh server per level: resident memory that an earlier level made the process take
     // is not given back to the system, and would hide the next level's growth.
-    const server = await startChariot({ CHARIOT_THREADS: String(availableParallelism()), CHARIOT_USERS: users.env });
+    // One user holds every subscriber: room for them, whatever the default cap.
+    const server = await startChariot({ CHARIOT_THREADS: String(availableParallelism()), CHARIOT_USERS: users.env, CHARIOT_MAX_STREAMS_PER_USER: String(most) });
     const http = new HttpTarget(server.url, 4);
     try {
       const [cookie] = await loginUsers(http, users.names);

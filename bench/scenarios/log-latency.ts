@@ -13,7 +13,8 @@
 //
 // Server: threads = cores, 16 users (so no user passes the default 64 unfinished), and
 // CHARIOT_TASKS_PER_THREAD raised so that K sleeping executions all hold a slot at once
-// (the default, 64 per thread, would queue most of the 1,000).
+// (the default, 64 per thread, would queue most of the 1,000), and CHARIOT_MAX_STREAMS_PER_USER
+// raised to the largest K, so that no stream is refused however they fall to the users.
 import { availableParallelism } from 'node:os';
 import { RawIsolatePool } from '../baselines/raw-isolate.js';
 import { WallClock } from '../lib/clock.js';
@@ -104,7 +105,9 @@ export async function runLogLatency(profile: Profile, log: (line: string) => voi
   const threads = availableParallelism();
   const users = benchUsers(USERS);
   const tasksPerThread = Math.max(64, Math.ceil(Math.max(...levels) / threads) + 16);
-  const serverEnv = { CHARIOT_THREADS: String(threads), CHARIOT_USERS: users.env, CHARIOT_TASKS_PER_THREAD: String(tasksPerThread) };
+  // Streams per user: room for the largest level, whatever the default cap.
+  const streamsPerUser = String(Math.max(...levels));
+  const serverEnv = { CHARIOT_THREADS: String(threads), CHARIOT_USERS: users.env, CHARIOT_TASKS_PER_THREAD: String(tasksPerThread), CHARIOT_MAX_STREAMS_PER_USER: streamsPerUser };
   const server = await startChariot(serverEnv);
   const http = new HttpTarget(server.url, OPEN_PARALLEL);
   const raw = new RawIsolatePool(threads, tasksPerThread);
@@ -130,7 +133,7 @@ export async function runLogLatency(profile: Profile, log: (line: string) => voi
       entriesPerStream: entries,
       intervalMs,
       timestampResolutionMs: 1,
-      serverEnv: { CHARIOT_THREADS: String(threads), CHARIOT_USERS: `${USERS} users`, CHARIOT_TASKS_PER_THREAD: String(tasksPerThread) },
+      serverEnv: { ...serverEnv, CHARIOT_USERS: `${USERS} users` },
       levels: results,
     };
   } finally {

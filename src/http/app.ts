@@ -7,6 +7,7 @@ import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 import type { ExecutionManager } from '../execution-manager.js';
 import type { LoginThrottle } from '../login-throttle.js';
 import type { SessionStore } from '../session-store.js';
+import type { StreamSlots } from '../stream-slots.js';
 import type { UserDirectory } from '../users.js';
 import { refuseCrossOrigin, requireJsonBody } from './cross-site.js';
 import { errorMiddleware } from './error-middleware.js';
@@ -24,6 +25,10 @@ export interface AppDeps {
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly sseRetryMs: number;
+  /** A stream whose socket takes no data for this long is ended, in ms. */
+  readonly sseStallTimeoutMs: number;
+  /** Each user's open log streams, against CHARIOT_MAX_STREAMS_PER_USER. */
+  readonly streams: StreamSlots;
   /** Mark the session cookie Secure (production behind TLS). */
   readonly secureCookies: boolean;
   /** Proxies in front whose X-Forwarded-For/-Proto/-Host are believed; 0 believes none. */
@@ -56,11 +61,16 @@ export function createApp(deps: AppDeps): Koa {
   // Router middleware runs only for a matched route: an unknown path stays 404, a wrong method 405.
   for (const routes of [router, api]) routes.use(requireJsonBody(), jsonBody(deps.bodyLimitBytes));
   addSessionRoutes(router, { users: deps.users, throttle: deps.loginThrottle, secureCookies: deps.secureCookies });
-  addExecutionRoutes(api, deps.manager, { ssePingMs: deps.ssePingMs, sseRetryMs: deps.sseRetryMs });
+  addExecutionRoutes(api, deps.manager, {
+    ssePingMs: deps.ssePingMs,
+    sseRetryMs: deps.sseRetryMs,
+    sseStallTimeoutMs: deps.sseStallTimeoutMs,
+    streams: deps.streams,
+  });
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.
     if (deps.manager.needsRestart) ctx.status = 503;
-    ctx.body = { status: deps.manager.needsRestart ? 'restart-needed' : 'ok', pool: deps.manager.stats, logs: deps.manager.logStats };
+    ctx.body = { status: deps.manager.needsRestart ? 'restart-needed' : 'ok', pool: deps.manager.stats, logs: deps.manager.logStats, streams: deps.streams.open };
   });
 
   app.use(errorMiddleware());

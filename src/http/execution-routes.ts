@@ -7,6 +7,7 @@ import type { ExecutionManager } from '../execution-manager.js';
 import { LOG_LEVELS, type LogLevel } from '../log-buffer.js';
 import { logPage } from '../log-page.js';
 import { streamExecution } from '../sse.js';
+import type { StreamSlots } from '../stream-slots.js';
 import { currentUser } from './session.js';
 
 export interface RouteOptions {
@@ -14,6 +15,10 @@ export interface RouteOptions {
   readonly ssePingMs: number;
   /** Reconnection delay announced to EventSource clients, in ms. */
   readonly sseRetryMs: number;
+  /** A stream whose socket takes no data for this long is ended, in ms. */
+  readonly sseStallTimeoutMs: number;
+  /** Each user's open streams, against CHARIOT_MAX_STREAMS_PER_USER. */
+  readonly streams: StreamSlots;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -148,10 +153,21 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
     const id = execId(ctx);
     const after = resumeAfter(ctx);
     const minLevel = levelFilter(ctx.query.level);
-    const execution = await manager.get(id, currentUser(ctx));
+    const user = currentUser(ctx);
+    const execution = await manager.get(id, user);
+    // After the 404: whether the caller is at the cap says nothing of whose an id is, and an
+    // id that is not theirs stays a 404 whatever they have open (docs/API.md).
+    const slot = options.streams.acquire(user);
     ctx.respond = false;
     ctx.req.socket.setNoDelay(true);
-    streamExecution(ctx.res, execution, { after, minLevel, pingMs: options.ssePingMs, retryMs: options.sseRetryMs });
+    streamExecution(ctx.res, execution, {
+      after,
+      minLevel,
+      pingMs: options.ssePingMs,
+      retryMs: options.sseRetryMs,
+      stallTimeoutMs: options.sseStallTimeoutMs,
+      onClose: slot.release,
+    });
   });
 
   router.get('/api/result/:execId', async (ctx) => {

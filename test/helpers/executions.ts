@@ -80,3 +80,18 @@ export async function runToEnd(client: Client, program: string): Promise<{ id: s
   const events = await streamToEnd(client, id);
   return { id, events, result: await getResult(client, id) };
 }
+
+/**
+ * On a server with one slot in its pool (CHARIOT_THREADS=1, CHARIOT_TASKS_PER_THREAD=1), takes
+ * it with a sleeper: what is submitted next waits in the queue until `release()` cancels the
+ * sleeper, so that streams opened meanwhile all start before its first entry.
+ */
+export async function holdTheSlot(client: Client): Promise<{ release(): Promise<void> }> {
+  const blocker = await submit(client, 'await sleep(60000)');
+  return {
+    async release() {
+      const res = await client.json('POST', `/api/execution/${blocker}/cancel`);
+      expect(res.status, `cancel the blocker: ${res.text}`).to.equal(202);
+    },
+  };
+}

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
 import type { ExecutionManager } from '../../src/execution-manager.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { Client } from './client.js';
+import { Client, type HttpResult } from './client.js';
+import { asObject, expectJson, expectKeys } from './expectations.js';
 
 export const PASSWORDS = Object.freeze({
   alice: 'alice-pw',
@@ -74,4 +75,31 @@ export function useServer(overrides: Readonly<Record<string, string>> = {}): Ser
     login: (user) => loginAs(url(), user),
     anonymous: () => new Client(url()),
   };
+}
+
+/**
+ * GET /healthz once it counts `streams` open log streams (the server sees a client hang up a
+ * moment after it does); after `withinMs`, the last answer, for the caller's assertion to show.
+ */
+export async function healthWithStreams(server: ServerFixture, streams: number, withinMs = 5000): Promise<HttpResult> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const res = await server.anonymous().json('GET', '/healthz');
+    const body = res.body;
+    const open = typeof body === 'object' && body !== null && !Array.isArray(body) ? body.streams : undefined;
+    if (open === streams || Date.now() > deadline) return res;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A /healthz answer that counts `streams` open log streams, asserted whole but for the figures
+ * of the pool (a finished execution gives its slot back a moment after its done) and the logs.
+ */
+export function expectStreams(res: HttpResult, streams: number, what: string): void {
+  expect(res.status, res.text).to.equal(200);
+  expectJson(res);
+  const body = asObject(res.body);
+  expectKeys(body, ['status', 'pool', 'logs', 'streams']);
+  expect({ status: body.status, streams: body.streams }, what).to.eql({ status: 'ok', streams });
 }

@@ -13,8 +13,12 @@
 
 /** The host functions handed to `install` (ivm.Callback instances on the worker side). */
 export interface HostCallbacks {
-  /** A batch of [time, kind, text, percent] tuples; kind 0..3 are log levels, 4 is progress. */
-  flush(batch: readonly OutputTuple[]): void;
+  /**
+   * A batch of [time, kind, text, percent] tuples; kind 0..3 are log levels, 4 is progress,
+   * 5 and 6 count log entries and progress reports the isolate dropped itself (in `percent`).
+   * Answers the room left under the execution's output caps: entries, and characters.
+   */
+  flush(batch: readonly OutputTuple[]): OutputRoom;
   /** The program wants to be woken as `wake(id)` after `ms` milliseconds. */
   sleep(id: number, ms: number): void;
   /** The program finished: `ok` with a [type, json] pair, or not with a message. */
@@ -23,11 +27,16 @@ export interface HostCallbacks {
 
 export type OutputTuple = [time: number, kind: number, text: string, percent: number];
 
+/** Entries and characters the execution's output caps still have room for (output.ts). */
+export type OutputRoom = [entries: number, chars: number];
+
 export interface InstallOptions {
   readonly messageLimit: number;
   readonly resultLimitChars: number;
   /** Entries buffered before a flush. */
   readonly batchEntries: number;
+  /** Characters of messages buffered before a flush. */
+  readonly batchChars: number;
   /** Milliseconds since the last flush after which the next entry flushes at once. */
   readonly flushIntervalMs: number;
   /** The global name the program's import() calls were renamed to (program.ts), or ''. */
@@ -81,17 +90,40 @@ export function install(
 
   /** Output kind of a progress report (output.ts); 0 to 3 are the log levels. */
   const PROGRESS_KIND = 4;
+  /** Counts of what was dropped here, past the caps (output.ts). */
+  const DROPPED_LOGS_KIND = 5;
+  const DROPPED_PROGRESS_KIND = 6;
   let buffer: OutputTuple[] = [];
+  let bufferedChars = 0;
   let lastFlush = 0;
   /** Once the program has its outcome, whatever it still logs is sent at once. */
   let settled = false;
+  // The room left under the output caps, as the host last said, less what is buffered since:
+  // what would not fit there is only counted, not copied out of the isolate for nothing.
+  let roomEntries = Number.POSITIVE_INFINITY;
+  let roomChars = Number.POSITIVE_INFINITY;
+  let droppedLogs = 0;
+  let droppedProgress = 0;
 
-  const flush = (): void => {
-    if (buffer.length === 0) return;
+  const take = (): OutputTuple[] => {
+    const time = now();
+    if (droppedLogs > 0) defineProperty(buffer, buffer.length, { value: [time, DROPPED_LOGS_KIND, '', droppedLogs], writable: true, enumerable: true, configurable: true });
+    if (droppedProgress > 0) defineProperty(buffer, buffer.length, { value: [time, DROPPED_PROGRESS_KIND, '', droppedProgress], writable: true, enumerable: true, configurable: true });
+    droppedLogs = 0;
+    droppedProgress = 0;
     const batch = buffer;
     buffer = [];
+    bufferedChars = 0;
+    return batch;
+  };
+
+  const flush = (): void => {
+    if (buffer.length === 0 && droppedLogs === 0 && droppedProgress === 0) return;
+    const batch = take();
     lastFlush = now();
-    flushHost(batch);
+    const room = flushHost(batch);
+    roomEntries = NumberOf(room[0]);
+    roomChars = NumberOf(room[1]);
   };
 
   /** A log message or an error message, cut at the message limit (output.ts cuts alike). */
@@ -105,9 +137,20 @@ export function install(
     const message = cutText(text);
     // A progress report right after another replaces it: only the latest is ever shown.
     const last = buffer.length - 1;
-    const at = kind === PROGRESS_KIND && last >= 0 && buffer[last]![1] === PROGRESS_KIND ? last : buffer.length;
-    defineProperty(buffer, at, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
-    if (settled || buffer.length >= options.batchEntries || time - lastFlush >= options.flushIntervalMs) flush();
+    const replaces = kind === PROGRESS_KIND && last >= 0 && buffer[last]![1] === PROGRESS_KIND;
+    // The report it replaces gives its room back.
+    const freedEntries = replaces ? 1 : 0;
+    const freedChars = replaces ? buffer[last]![2].length : 0;
+    if (roomEntries + freedEntries < 1 || message.length > roomChars + freedChars) {
+      if (kind === PROGRESS_KIND) droppedProgress++;
+      else droppedLogs++;
+    } else {
+      roomEntries += freedEntries - 1;
+      roomChars += freedChars - message.length;
+      bufferedChars += message.length - freedChars;
+      defineProperty(buffer, replaces ? last : buffer.length, { value: [time, kind, message, percent], writable: true, enumerable: true, configurable: true });
+    }
+    if (settled || buffer.length >= options.batchEntries || bufferedChars >= options.batchChars || time - lastFlush >= options.flushIntervalMs) flush();
   };
 
   const show = (value: unknown): string => {
@@ -292,9 +335,7 @@ export function install(
       if (resolve) resolve();
     },
     drain(): OutputTuple[] {
-      const batch = buffer;
-      buffer = [];
-      return batch;
+      return take();
     },
   };
 }

@@ -3,11 +3,14 @@
 // latest wins, at most one every PROGRESS_INTERVAL_MS). Output volume is bounded here: past
 // the entry or byte cap, entries and reports are only counted, and `finish()` adds one WARN
 // entry saying how many were dropped. The script is never stopped for logging too much.
-import type { OutputTuple } from './bootstrap.js';
+import type { OutputRoom, OutputTuple } from './bootstrap.js';
 import type { ExecutionLimits, LogLevel, LogRecord, ProgressRecord, WorkerMessage } from './protocol.js';
 
 const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const PROGRESS = 4;
+/** Tuples that count what the isolate dropped itself, past the caps it was told of (`percent` is the count). */
+const DROPPED_LOGS = 5;
+const DROPPED_PROGRESS = 6;
 
 /** Largest time a Date can hold: anything else is not a time the isolate read. */
 const MAX_TIME = 8.64e15;
@@ -15,9 +18,10 @@ const MAX_TIME = 8.64e15;
 function isTuple(value: unknown): value is OutputTuple {
   if (!Array.isArray(value) || value.length !== 4) return false;
   const [time, kind, text, percent] = value as unknown[];
-  return typeof time === 'number' && Number.isFinite(time) && Math.abs(time) <= MAX_TIME
-    && typeof text === 'string' && typeof percent === 'number' && Number.isFinite(percent)
-    && (kind === 0 || kind === 1 || kind === 2 || kind === 3 || kind === PROGRESS);
+  if (!(typeof time === 'number' && Number.isFinite(time) && Math.abs(time) <= MAX_TIME
+    && typeof text === 'string' && typeof percent === 'number' && Number.isFinite(percent))) return false;
+  if (kind === DROPPED_LOGS || kind === DROPPED_PROGRESS) return Number.isSafeInteger(percent) && percent > 0;
+  return kind === 0 || kind === 1 || kind === 2 || kind === 3 || kind === PROGRESS;
 }
 
 /** Room for the marker the isolate appends to a message it cut. */
@@ -59,9 +63,10 @@ export class OutputRelay {
    * the latest wins: the batch's last one replaces every earlier one and any report still
    * held, and it is posted at most every PROGRESS_INTERVAL_MS, but always before the entries
    * that came after it, so that it keeps its place among them (at most three messages per
-   * batch). Entries and reports both count against the per-execution caps.
+   * batch). Entries and reports both count against the per-execution caps; what the isolate
+   * dropped itself, told of the room left, is added to the counts. Answers that room.
    */
-  output(batch: readonly OutputTuple[]): void {
+  output(batch: readonly OutputTuple[]): OutputRoom {
     // The isolate's own code builds these tuples, but a script can tamper with the prototypes
     // that code uses: take only well-formed ones, and apply the limits again.
     const tuples = batch.filter(isTuple);
@@ -71,6 +76,11 @@ export class OutputRelay {
     });
     let records: LogRecord[] = [];
     tuples.forEach(([time, kind, raw, percent], i) => {
+      if (kind === DROPPED_LOGS || kind === DROPPED_PROGRESS) {
+        if (kind === DROPPED_LOGS) this.#dropped += percent;
+        else this.#droppedProgress += percent;
+        return;
+      }
       const text = cutMessage(raw, this.#limits.logMessageLimit);
       if (!this.#fits(text)) {
         if (kind === PROGRESS) this.#droppedProgress++;
@@ -87,6 +97,7 @@ export class OutputRelay {
     });
     this.#send(records);
     this.#scheduleHeld();
+    return [Math.max(0, this.#limits.logEntryCap - this.#kept), Math.max(0, this.#limits.logByteCap - this.#bytes)];
   }
 
   /** Posts what is held and reports dropped output, if any; call once, before the execution's end is posted. */

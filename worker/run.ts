@@ -9,7 +9,7 @@
 // next call. Whatever ends it (a limit, a memory bomb, a cancel, a fatal V8 error) ends its
 // isolate at most: no other execution is in it.
 import ivm from 'isolated-vm';
-import type { OutputTuple, SandboxEntryPoints } from './bootstrap.js';
+import type { OutputRoom, OutputTuple, SandboxEntryPoints } from './bootstrap.js';
 import type { IsolateHost } from './isolate-host.js';
 import { cutMessage } from './output.js';
 import {
@@ -20,7 +20,8 @@ import type { ExecTask, Outcome } from './protocol.js';
 
 /** Where a Run's output goes (see output.ts). */
 export interface OutputSink {
-  output(batch: readonly OutputTuple[]): void;
+  /** Takes a batch and answers the room left under the output caps. */
+  output(batch: readonly OutputTuple[]): OutputRoom;
 }
 
 /** What a Run asks of the isolates of its thread (isolate-pool.ts). */
@@ -46,6 +47,14 @@ const MS = 1_000_000n;
 const PROGRAM_FILE = 'program.js';
 /** Output kind of an ERROR entry (see bootstrap.ts). */
 const ERROR_KIND = 3;
+/**
+ * Characters of messages the isolate buffers before it flushes: one flush copies at most about
+ * this much into the worker's heap (256 entries of 64 Ki characters would be 16 Mi), however
+ * many isolates flush at once.
+ */
+const BATCH_CHARS = 1024 * 1024;
+/** What an ended Run answers a flush: nothing more is taken. */
+const NO_ROOM: OutputRoom = [0, 0];
 
 export class Run {
   readonly task: ExecTask;
@@ -153,6 +162,7 @@ export class Run {
         messageLimit: limits.logMessageLimit,
         resultLimitChars: limits.resultLimitBytes,
         batchEntries: 256,
+        batchChars: BATCH_CHARS,
         flushIntervalMs: 5,
         importStandIn: callsImport ? IMPORT_STAND_IN : '',
       }).copyInto(),
@@ -242,8 +252,9 @@ export class Run {
     if (batch.length > 0) this.#output(batch);
   }
 
-  #output(batch: readonly OutputTuple[]): void {
-    if (!this.#ended) this.#sink.output(batch);
+  #output(batch: readonly OutputTuple[]): OutputRoom {
+    if (this.#ended) return NO_ROOM;
+    return this.#sink.output(batch);
   }
 
   #sleep(id: number, ms: number): void {

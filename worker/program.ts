@@ -66,10 +66,15 @@ export function prepareProgram(original: string): PreparedProgram {
   const growth = IMPORT_STAND_IN.length - IMPORT_KEYWORD.length;
   /** Where an offset of the original stands once the calls before it are renamed. */
   const moved = (offset: number): number => offset + growth * calls.filter((start) => start < offset).length;
-  let source = original;
-  for (const start of [...calls].reverse()) {
-    source = source.slice(0, start) + IMPORT_STAND_IN + source.slice(start + IMPORT_KEYWORD.length);
+  // One pass: the source is copied once however many calls it has.
+  const pieces: string[] = [];
+  let copied = 0;
+  for (const start of calls) {
+    pieces.push(original.slice(copied, start), IMPORT_STAND_IN);
+    copied = start + IMPORT_KEYWORD.length;
   }
+  pieces.push(original.slice(copied));
+  let source = pieces.join('');
   if (topLevelAwait) {
     const last = ast.body.at(-1);
     if (last?.type === 'ExpressionStatement') {

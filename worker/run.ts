@@ -18,6 +18,7 @@ import {
 } from './outcomes.js';
 import { IMPORT_STAND_IN, mentions, ON_THREAD_CHARS, prepareProgram, type PreparedProgram } from './program.js';
 import type { ExecTask, Outcome } from './protocol.js';
+import { MAX_RESULT_DEPTH, nestedDeeperThan } from './result-depth.js';
 
 /** Where a Run's output goes (see output.ts). */
 export interface OutputSink {
@@ -340,6 +341,9 @@ export class Run {
     const { resultLimitBytes } = this.task.limits;
     if (Buffer.byteLength(json) > resultLimitBytes) {
       return errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`);
+    }
+    if (nestedDeeperThan(json, MAX_RESULT_DEPTH)) {
+      return errorOutcome('result', `The result is nested too deeply to send: more than ${MAX_RESULT_DEPTH} levels of arrays and objects`);
     }
     return { status: 'completed', type: typeOrMessage as Extract<Outcome, { status: 'completed' }>['type'], json };
   }

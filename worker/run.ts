@@ -147,7 +147,7 @@ export class Run {
       } catch (error) {
         failure = { error };
       }
-    }, false);
+    }, true);
     return failure;
   }
 
@@ -228,10 +228,10 @@ export class Run {
 
   /**
    * One call into the isolate on this Run's behalf, timed and charged to it; none is made once
-   * the execution has no time left. `watched`: set aside if it does not return in time (a
-   * compile is not: it cannot be stopped, and it ends).
+   * the execution has no time left. A `compile` is not watched (it cannot be stopped, and it
+   * ends), and the heap is measured after the call that runs the program, which follows it.
    */
-  #call(invoke: (timeout: number) => Promise<void>, watched = true): Promise<void> {
+  #call(invoke: (timeout: number) => Promise<void>, compile = false): Promise<void> {
     return this.#host.enqueue(async () => {
       if (this.#ended) return;
       const { isolate } = this.#host;
@@ -245,7 +245,7 @@ export class Run {
       // isolated-vm reports a call that will not stop 5 s after its timeout as catastrophic;
       // seen once, an isolate parked by a fatal error reported nothing at all. Past this, the
       // isolate is set aside either way.
-      const watchdog = watched
+      const watchdog = !compile
         ? setTimeout(() => this.#host.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS)
         : undefined;
       const started = performance.now();
@@ -262,7 +262,7 @@ export class Run {
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
       if (this.#ended) return;
-      if (!this.#settled && this.#hooks.overBudget(this.#host)) {
+      if (!compile && !this.#settled && this.#hooks.overBudget(this.#host)) {
         this.end(errorOutcome('memory', `Memory limit exceeded: the isolates of this worker thread passed their share of CHARIOT_SANDBOX_MEMORY_MB (${this.#hooks.budgetMb} MiB)`));
         this.#host.dispose();
         return;

@@ -261,7 +261,9 @@ export class Run {
         clearTimeout(watchdog);
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
-      if (this.#ended) return;
+      // Disposed by the host without an end: the thread is going away (Sandbox.abandon), and
+      // what ends its executions is the main thread's to say.
+      if (this.#ended || this.#host.disposedByHost) return;
       if (!compile && !this.#settled && this.#hooks.overBudget(this.#host)) {
         this.end(errorOutcome('memory', `Memory limit exceeded: the isolates of this worker thread passed their share of CHARIOT_SANDBOX_MEMORY_MB (${this.#hooks.budgetMb} MiB)`));
         this.#host.dispose();

@@ -15,7 +15,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { OutputRelay } from './output.js';
-import { prepareProgram } from './program.js';
 import { Sandbox } from './sandbox.js';
 import type { ControlMessage, CrashKind, ExecTask, TaskResult, WorkerConfig, WorkerMessage } from './protocol.js';
 
@@ -95,7 +94,7 @@ function post(message: WorkerMessage): void {
 export default async function runExecution(task: ExecTask): Promise<TaskResult> {
   post({ kind: 'started', execId: task.execId });
   const relay = new OutputRelay(task.execId, task.limits, post);
-  const { outcome, setAside } = await sandbox.execute(task, prepareProgram(task.program), relay);
+  const { outcome, setAside } = await sandbox.execute(task, relay);
   relay.finish();
   post({ kind: 'ended', execId: task.execId, outcome });
   return { threadId, quarantines: sandbox.quarantines, setAside };

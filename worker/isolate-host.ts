@@ -4,6 +4,7 @@
 // executions may have it again (isolate-pool.ts decides when).
 import ivm from 'isolated-vm';
 import { BOOTSTRAP_SOURCE } from './bootstrap.js';
+import { PREPARER_SOURCE, type PreparedProgram } from './program.js';
 
 /** Told when isolated-vm reports a fatal V8 error in the isolate, or a call never returned. */
 export type CatastropheListener = (host: IsolateHost, message: string) => void;
@@ -15,6 +16,8 @@ export class IsolateHost {
   readonly isolate: ivm.Isolate;
   readonly #bootstrap: ivm.Script;
   readonly #onCatastrophe: CatastropheListener;
+  /** The rewrite of program.ts in a context of its own, made at its first use. */
+  #preparer: ivm.Reference<(original: string) => PreparedProgram> | undefined;
   #onLost: LostListener | undefined;
   #owner: string | undefined;
   #tail: Promise<void> = Promise.resolve();
@@ -33,6 +36,21 @@ export class IsolateHost {
 
   get bootstrap(): ivm.Script {
     return this.#bootstrap;
+  }
+
+  /**
+   * Rewrites a program (program.ts) inside this isolate, every step bounded by `timeout` like
+   * any call into it. The first use loads acorn into a context of its own, which the isolate
+   * keeps; no program runs in that context. Call it from a job of the queue.
+   */
+  async prepare(original: string, timeout: number): Promise<PreparedProgram> {
+    if (this.#preparer === undefined) {
+      const script = await this.isolate.compileScript(PREPARER_SOURCE);
+      const context = await this.isolate.createContext();
+      this.#preparer = await script.run(context, { reference: true, timeout }) as ivm.Reference<(original: string) => PreparedProgram>;
+      script.release();
+    }
+    return await this.#preparer.apply(undefined, [original], { timeout, result: { copy: true } }) as PreparedProgram;
   }
 
   /** The user whose executions this isolate serves; undefined while it is a spare. */

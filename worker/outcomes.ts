@@ -24,6 +24,11 @@ export function timeoutOutcome(limits: ExecTask['limits'], binding: 'cpu' | 'wal
     : { status: 'error', reason: 'wall', message: `Wall-clock time limit exceeded: the execution took more than ${limits.wallMs} ms` };
 }
 
+/** A failure of the sandbox itself, not of the program: an isolated-vm call that failed. */
+export function sandboxFailure(error: unknown): Outcome {
+  return errorOutcome('internal', `Sandbox failure: ${error instanceof Error ? error.message : String(error)}`);
+}
+
 export function memoryOutcome(limits: ExecTask['limits']): Outcome {
   return errorOutcome('memory', `Memory limit exceeded: the isolate's heap passed ${limits.memoryMb} MiB`);
 }

@@ -2,8 +2,9 @@
 // CPU time it used, and its outcome.
 //
 // Every entry into the isolate is a call made through the isolate's queue, one at a time, with
-// a timeout of min(CPU left, wall-clock left): the initial `run(program)` and each `wake(id)`
-// when a `sleep()` timer fires. Microtasks run inside the call that queued them, so the timeout
+// a timeout of min(CPU left, wall-clock left): the compile of the program (untimed: V8 cannot
+// stop a parse), its rewrite when a long one needs it (program.ts), the initial `run(program)`
+// and each `wake(id)` when a `sleep()` timer fires. Microtasks run inside the call that queued them, so the timeout
 // bounds them too, and the isolate's CPU time read before and after each call is this
 // execution's. A Run that awaits holds no thread: it is only a Context and a timer until its
 // next call. Whatever ends it (a limit, a memory bomb, a cancel, a fatal V8 error) ends its
@@ -13,10 +14,11 @@ import type { OutputRoom, OutputTuple, SandboxEntryPoints } from './bootstrap.js
 import type { IsolateHost } from './isolate-host.js';
 import { cutMessage } from './output.js';
 import {
-  describeCompileError, describeRejection, errorOutcome, isTimeout, memoryOutcome, quarantineOutcome, timeoutOutcome,
+  describeCompileError, describeRejection, errorOutcome, isTimeout, memoryOutcome, quarantineOutcome, sandboxFailure, timeoutOutcome,
 } from './outcomes.js';
-import { IMPORT_STAND_IN, type PreparedProgram } from './program.js';
+import { IMPORT_STAND_IN, mentions, ON_THREAD_CHARS, prepareProgram, type PreparedProgram } from './program.js';
 import type { ExecTask, Outcome } from './protocol.js';
+import { MAX_RESULT_DEPTH, nestedDeeperThan } from './result-depth.js';
 
 /** Where a Run's output goes (see output.ts). */
 export interface OutputSink {
@@ -56,6 +58,11 @@ const BATCH_CHARS = 1024 * 1024;
 /** What an ended Run answers a flush: nothing more is taken. */
 const NO_ROOM: OutputRoom = [0, 0];
 
+/** What compiling a program threw. */
+interface CompileFailure {
+  readonly error: unknown;
+}
+
 export class Run {
   readonly task: ExecTask;
   readonly done: Promise<Outcome>;
@@ -86,20 +93,95 @@ export class Run {
     host.claim(task.owner, (message) => this.end(quarantineOutcome(task.limits, message)));
   }
 
-  start(program: PreparedProgram): Promise<Outcome> {
+  start(source: string): Promise<Outcome> {
     const { limits } = this.task;
     this.#wallTimer = setTimeout(() => this.end(timeoutOutcome(limits, 'wall')), limits.wallMs);
-    void this.#call(async (timeout) => {
-      const refused = this.#open(program);
-      if (refused === undefined) {
-        await this.#entry!.run.apply(undefined, [], { timeout });
-      } else {
-        // A SyntaxError leaves the isolate as it was; the heap limit reached while compiling
-        // or installing, or a failure of the install, does not.
-        this.end(refused, refused.status === 'error' && refused.reason === 'syntax');
+    this.#begin(source).catch((error: unknown) => this.end(sandboxFailure(error)));
+    return this.done;
+  }
+
+  /**
+   * Compiles the program, rewritten where it needs it (program.ts), then runs it. A program that
+   * mentions `await` but not `import` is compiled as it is first, and rewritten only if V8
+   * refuses it: one whose `await`s are all inside async functions is never parsed by acorn.
+   */
+  async #begin(original: string): Promise<void> {
+    const mentioned = mentions(original);
+    let failure: CompileFailure | undefined;
+    if (!mentioned.import) {
+      failure = await this.#compile(original);
+      if (failure === undefined || !mentioned.await) return this.#open({ source: original, callsImport: false }, failure);
+    }
+    const program = await this.#prepare(original);
+    if (program === undefined) return;
+    // Rewritten to the same text: V8's refusal of the original stands.
+    if (program.source === original && failure !== undefined) return this.#open(program, failure);
+    return this.#open(program, await this.#compile(program.source));
+  }
+
+  /**
+   * The rewrite: on this thread for a short program, else inside the isolate, timed and charged
+   * like the program's own calls. Undefined when the Run ended meanwhile (at a limit).
+   */
+  async #prepare(original: string): Promise<PreparedProgram | undefined> {
+    if (original.length <= ON_THREAD_CHARS) return prepareProgram(original);
+    let program: PreparedProgram | undefined;
+    await this.#call(async (timeout) => {
+      try {
+        program = await this.#host.prepare(original, timeout);
+      } catch (error) {
+        // No program code runs there: what fails it is a limit (#call says which) or isolated-vm.
+        if (this.#host.isolate.isDisposed || isTimeout(error)) throw error;
+        program = { source: original, callsImport: false };
       }
     });
-    return this.done;
+    return this.#ended ? undefined : program;
+  }
+
+  /**
+   * Compiles `source` into #script; what it threw if it did not compile. A short one on this
+   * thread; a longer one off it, as V8's parse cannot be stopped by a timeout (its time is
+   * charged to the execution all the same, and no watchdog sets the isolate aside meanwhile).
+   */
+  async #compile(source: string): Promise<CompileFailure | undefined> {
+    let failure: CompileFailure | undefined;
+    const { isolate } = this.#host;
+    await this.#call(async () => {
+      try {
+        const script = source.length <= ON_THREAD_CHARS
+          ? isolate.compileScriptSync(source, { filename: PROGRAM_FILE })
+          : await isolate.compileScript(source, { filename: PROGRAM_FILE });
+        this.#script?.release();
+        this.#script = script;
+      } catch (error) {
+        failure = { error };
+      }
+    }, true);
+    return failure;
+  }
+
+  /**
+   * Installs the script globals in a fresh Context and runs the compiled program; a program that
+   * did not compile is refused with its SyntaxError instead.
+   */
+  #open(program: PreparedProgram, failure: CompileFailure | undefined): Promise<void> | undefined {
+    const { limits } = this.task;
+    if (this.#ended) return undefined;
+    if (failure !== undefined) {
+      // A SyntaxError leaves the isolate as it was; the heap limit reached while compiling does not.
+      if (this.#host.isolate.isDisposed) this.end(memoryOutcome(limits));
+      else this.end(errorOutcome('syntax', cutMessage(describeCompileError(failure.error), limits.logMessageLimit)), true);
+      return undefined;
+    }
+    return this.#call(async (timeout) => {
+      try {
+        this.#install(this.#script!, program.callsImport);
+      } catch (error) {
+        this.end(this.#host.isolate.isDisposed ? memoryOutcome(limits) : sandboxFailure(error));
+        return;
+      }
+      await this.#entry!.run.apply(undefined, [], { timeout });
+    });
   }
 
   /**
@@ -122,30 +204,6 @@ export class Run {
     // way to interrupt one call); no other execution is in it.
     this.end({ status: 'cancelled' });
     if (this.#inCall) this.#host.dispose();
-  }
-
-  /**
-   * Compiles the program, creates the Context and installs the script globals (the isolate is
-   * idle: we hold the queue). A program that does not compile is refused with its SyntaxError.
-   */
-  #open(program: PreparedProgram): Outcome | undefined {
-    const { limits } = this.task;
-    const { isolate } = this.#host;
-    let script: ivm.Script;
-    try {
-      script = isolate.compileScriptSync(program.source, { filename: PROGRAM_FILE });
-    } catch (error) {
-      if (isolate.isDisposed) return memoryOutcome(limits);
-      return errorOutcome('syntax', cutMessage(describeCompileError(error), limits.logMessageLimit));
-    }
-    this.#script = script;
-    try {
-      this.#install(script, program.callsImport);
-    } catch (error) {
-      if (isolate.isDisposed) return memoryOutcome(limits);
-      return errorOutcome('internal', `Sandbox failure: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    return undefined;
   }
 
   /** A fresh Context with the script globals, and the bootstrap's entry points into it. */
@@ -178,20 +236,28 @@ export class Run {
     api.release();
   }
 
-  /** One call into the isolate on this Run's behalf, timed and charged to it. */
-  #call(invoke: (timeout: number) => Promise<void>): Promise<void> {
+  /**
+   * One call into the isolate on this Run's behalf, timed and charged to it; none is made once
+   * the execution has no time left. A `compile` is not watched (it cannot be stopped, and it
+   * ends), and the heap is measured after the call that runs the program, which follows it.
+   */
+  #call(invoke: (timeout: number) => Promise<void>, compile = false): Promise<void> {
     return this.#host.enqueue(async () => {
       if (this.#ended) return;
       const { isolate } = this.#host;
       const cpuLeft = this.task.limits.cpuMs - Number(this.#cpuUsed / MS);
       const wallLeft = this.#deadline - Date.now();
       const binding = cpuLeft <= wallLeft ? 'cpu' : 'wall';
+      // A compile or a rewrite that used it all up: the program does not start.
+      if (Math.min(cpuLeft, wallLeft) <= 0) return this.end(timeoutOutcome(this.task.limits, binding));
       const before = isolate.cpuTime;
-      const timeout = Math.max(1, Math.ceil(Math.min(cpuLeft, wallLeft)));
+      const timeout = Math.ceil(Math.min(cpuLeft, wallLeft));
       // isolated-vm reports a call that will not stop 5 s after its timeout as catastrophic;
       // seen once, an isolate parked by a fatal error reported nothing at all. Past this, the
       // isolate is set aside either way.
-      const watchdog = setTimeout(() => this.#host.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS);
+      const watchdog = !compile
+        ? setTimeout(() => this.#host.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS)
+        : undefined;
       const started = performance.now();
       let rejection: { readonly reason: unknown } | undefined;
       this.#inCall = true;
@@ -205,8 +271,10 @@ export class Run {
         clearTimeout(watchdog);
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
-      if (this.#ended) return;
-      if (!this.#settled && this.#hooks.overBudget(this.#host)) {
+      // Disposed by the host without an end: the thread is going away (Sandbox.abandon), and
+      // what ends its executions is the main thread's to say.
+      if (this.#ended || this.#host.disposedByHost) return;
+      if (!compile && !this.#settled && this.#hooks.overBudget(this.#host)) {
         this.end(errorOutcome('memory', `Memory limit exceeded: the isolates of this worker thread passed their share of CHARIOT_SANDBOX_MEMORY_MB (${this.#hooks.budgetMb} MiB)`));
         this.#host.dispose();
         return;
@@ -215,7 +283,7 @@ export class Run {
       // the bootstrap sends each entry at once), then the rejection nothing handled by then
       // (as a console would report it), then its end if it settled: the program's own result
       // decides its status.
-      if (!this.#settled) this.#drain();
+      if (!this.#settled && this.#entry !== undefined) this.#drain();
       if (rejection !== undefined) this.#output([[Date.now(), ERROR_KIND, `Uncaught (in promise) ${describeRejection(rejection.reason)}`, -1]]);
       if (this.#settled) this.end(this.#settled, this.#sleepTimers.size === 0);
     });
@@ -286,6 +354,9 @@ export class Run {
     const { resultLimitBytes } = this.task.limits;
     if (Buffer.byteLength(json) > resultLimitBytes) {
       return errorOutcome('result', `Result size limit exceeded: the result is over ${resultLimitBytes} bytes as JSON`);
+    }
+    if (nestedDeeperThan(json, MAX_RESULT_DEPTH)) {
+      return errorOutcome('result', `The result is nested too deeply to send: more than ${MAX_RESULT_DEPTH} levels of arrays and objects`);
     }
     return { status: 'completed', type: typeOrMessage as Extract<Outcome, { status: 'completed' }>['type'], json };
   }

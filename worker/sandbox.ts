@@ -7,7 +7,6 @@
 // until the process ends. A thread that holds one can never stop (isolated-vm waits for the
 // isolate when the thread exits), so the listener is told.
 import { IsolatePool, type IsolatePoolOptions } from './isolate-pool.js';
-import type { PreparedProgram } from './program.js';
 import type { ExecTask, Outcome } from './protocol.js';
 import { Run, type OutputSink, type RunHooks } from './run.js';
 
@@ -38,12 +37,12 @@ export class Sandbox {
   }
 
   /** Runs one execution to its outcome, and tells whether its isolate was set aside; never throws. */
-  async execute(task: ExecTask, program: PreparedProgram, sink: OutputSink): Promise<{ readonly outcome: Outcome; readonly setAside: boolean }> {
+  async execute(task: ExecTask, sink: OutputSink): Promise<{ readonly outcome: Outcome; readonly setAside: boolean }> {
     const host = this.#isolates.take(task.owner, task.limits.memoryMb);
     const run = new Run(task, host, sink, this.#hooks);
     this.#runs.set(task.execId, run);
     try {
-      const outcome = await run.start(program);
+      const outcome = await run.start(task.program);
       return { outcome, setAside: host.quarantined };
     } finally {
       this.#runs.delete(task.execId);

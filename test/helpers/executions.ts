@@ -1,7 +1,7 @@
 // The steps most tests share: submit a program, follow its stream to `done`, read its result.
 import { expect } from 'chai';
 import type { Client, HttpResult, Json } from './client.js';
-import { asArray, asObject, expectJson, expectKeys, UUID_V4, type JsonObject } from './expectations.js';
+import { asArray, asObject, expectIsoTimestamp, expectJson, expectKeys, expectLogEntries, UUID_V4, type ExpectedEntry, type JsonObject } from './expectations.js';
 import type { SseEvent, SseStream } from './sse.js';
 
 /** POST /api/execute-async; asserts 200 `{"execution_id": <uuid v4>}` and returns the id. */
@@ -94,4 +94,46 @@ export async function holdTheSlot(client: Client): Promise<{ release(): Promise<
       expect(res.status, `cancel the blocker: ${res.text}`).to.equal(202);
     },
   };
+}
+
+/** How a finished execution ended, as its answers say it. */
+export type Ending =
+  | { readonly status: 'completed'; readonly value: Json; readonly type: string }
+  | { readonly status: 'error' | 'cancelled'; readonly error: string };
+
+/**
+ * A whole POST /api/execute answer, keys in their order and nothing else: 200 `{result, type,
+ * logs, execution_id}` or 500 `{error, status, logs, execution_id}`. Returns the id.
+ */
+export function expectExecuteAnswer(res: HttpResult, ending: Ending, logs: readonly ExpectedEntry[]): string {
+  const completed = ending.status === 'completed';
+  expect(res.status, res.text.slice(0, 300)).to.equal(completed ? 200 : 500);
+  expectJson(res);
+  const body = asObject(res.body);
+  expect(Object.keys(body)).to.eql(completed ? ['result', 'type', 'logs', 'execution_id'] : ['error', 'status', 'logs', 'execution_id']);
+  expect(completed ? { result: body.result, type: body.type } : { error: body.error, status: body.status })
+    .to.eql(completed ? { result: ending.value, type: ending.type } : { error: ending.error, status: ending.status });
+  expectLogEntries(body.logs, logs);
+  expect(body.execution_id).to.match(UUID_V4);
+  return String(body.execution_id);
+}
+
+/**
+ * A whole GET /api/result answer of a finished execution, keys in their order and nothing else:
+ * 200 with `result` `{value, type}` or 500 with `error`, the whole log in one page, and the
+ * timing of an execution that started.
+ */
+export function expectResultAnswer(res: HttpResult, id: string, ending: Ending, logs: readonly ExpectedEntry[]): void {
+  const completed = ending.status === 'completed';
+  expect(res.status, res.text.slice(0, 300)).to.equal(completed ? 200 : 500);
+  expectJson(res);
+  const body = asObject(res.body);
+  expect(Object.keys(body)).to.eql(['execution_id', 'status', completed ? 'result' : 'error', 'logs', ...PAGE_KEYS, 'started_at', 'completed_at', 'duration_ms']);
+  expect({ execution_id: body.execution_id, status: body.status, outcome: completed ? body.result : body.error })
+    .to.eql({ execution_id: id, status: ending.status, outcome: completed ? { value: ending.value, type: ending.type } : ending.error });
+  expectLogEntries(body.logs, logs);
+  expectWholeLog(body, logs.length);
+  expectIsoTimestamp(body.started_at, 'started_at');
+  expectIsoTimestamp(body.completed_at, 'completed_at');
+  expect(body.duration_ms, 'duration_ms').to.be.a('number');
 }

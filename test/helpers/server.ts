@@ -78,18 +78,32 @@ export function useServer(overrides: Readonly<Record<string, string>> = {}): Ser
 }
 
 /**
- * GET /healthz once it counts `streams` open log streams (the server sees a client hang up a
- * moment after it does); after `withinMs`, the last answer, for the caller's assertion to show.
+ * GET /healthz once its body passes `ready` (the server sees a client hang up, and a finished
+ * execution gives its slot back, a moment after the client sees it); after `withinMs`, the last
+ * answer, for the caller's assertion to show.
  */
-export async function healthWithStreams(server: ServerFixture, streams: number, withinMs = 5000): Promise<HttpResult> {
+export async function healthWhen(server: ServerFixture, ready: (body: Record<string, unknown>) => boolean, withinMs = 5000): Promise<HttpResult> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const res = await server.anonymous().json('GET', '/healthz');
     const body = res.body;
-    const open = typeof body === 'object' && body !== null && !Array.isArray(body) ? body.streams : undefined;
-    if (open === streams || Date.now() > deadline) return res;
+    if (typeof body === 'object' && body !== null && !Array.isArray(body) && ready(body)) return res;
+    if (Date.now() > deadline) return res;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** GET /healthz once it counts `streams` open log streams (see healthWhen). */
+export function healthWithStreams(server: ServerFixture, streams: number, withinMs = 5000): Promise<HttpResult> {
+  return healthWhen(server, (body) => body.streams === streams, withinMs);
+}
+
+/** GET /healthz once its pool has `running` executions in its slots (see healthWhen). */
+export function healthWithRunning(server: ServerFixture, running: number, withinMs = 5000): Promise<HttpResult> {
+  return healthWhen(server, (body) => {
+    const pool = body.pool;
+    return typeof pool === 'object' && pool !== null && (pool as Record<string, unknown>).running === running;
+  }, withinMs);
 }
 
 /**

@@ -56,6 +56,11 @@ export interface Config {
    * cancels them and restarts (exits for its supervisor to start it again), in ms. Default 30000.
    */
   readonly drainMs: number;
+  /**
+   * A worker thread that has not answered the pool's heartbeat for this long, in ms, has stopped
+   * responding: it is replaced, and its executions end or move. Default 10000.
+   */
+  readonly threadStallMs: number;
   /** CPU time one execution may use, in ms. Default 10000. */
   readonly cpuMs: number;
   /** Wall-clock time one execution may take, in ms. Default 60000. */
@@ -107,6 +112,11 @@ export interface Config {
   /** Mark the session cookie Secure (deployments behind a TLS proxy). Default false. */
   readonly secureCookies: boolean;
   /**
+   * Array methods that would walk a huge array-like with holes fail fast (worker/walk-guards.ts),
+   * at a price on every execution and every call of them. Default false.
+   */
+  readonly walkGuards: boolean;
+  /**
    * Proxies in front of the server whose X-Forwarded-For/-Proto/-Host are believed: the client
    * address is the one the outermost of them saw. Default 0 (headers ignored).
    */
@@ -152,6 +162,7 @@ export const DEFAULTS = Object.freeze({
   quarantinePerUser: 2,
   quarantineCooldownMs: 600_000,
   drainMs: 30_000,
+  threadStallMs: 10_000,
   cpuMs: 10_000,
   wallMs: 60_000,
   memoryMb: 128,
@@ -197,6 +208,7 @@ export const RANGES = Object.freeze({
   CHARIOT_QUARANTINE_PER_USER: [1, 1000],
   CHARIOT_QUARANTINE_COOLDOWN_MS: [0, DAY_MS],
   CHARIOT_DRAIN_MS: [0, 3_600_000],
+  CHARIOT_THREAD_STALL_MS: [1000, DAY_MS],
   CHARIOT_CPU_MS: [1, DAY_MS],
   CHARIOT_WALL_MS: [1, DAY_MS],
   CHARIOT_MEMORY_MB: [8, 64 * 1024],
@@ -393,6 +405,7 @@ export function loadConfig(env: Env = process.env): Config {
     quarantinePerUser: integer(env, 'CHARIOT_QUARANTINE_PER_USER', DEFAULTS.quarantinePerUser),
     quarantineCooldownMs: integer(env, 'CHARIOT_QUARANTINE_COOLDOWN_MS', DEFAULTS.quarantineCooldownMs),
     drainMs: integer(env, 'CHARIOT_DRAIN_MS', DEFAULTS.drainMs),
+    threadStallMs: integer(env, 'CHARIOT_THREAD_STALL_MS', DEFAULTS.threadStallMs),
     cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs),
     wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs),
     memoryMb,
@@ -411,6 +424,7 @@ export function loadConfig(env: Env = process.env): Config {
     sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs),
     sseStallTimeoutMs: integer(env, 'CHARIOT_SSE_STALL_TIMEOUT_MS', DEFAULTS.sseStallTimeoutMs),
     secureCookies,
+    walkGuards: flag(env, 'CHARIOT_WALK_GUARDS', false),
     trustProxy: proxies,
     allowedOrigins: allowedOrigins(env),
     loginFailuresPerName: integer(env, 'CHARIOT_LOGIN_FAILURES_PER_NAME', DEFAULTS.loginFailuresPerName),

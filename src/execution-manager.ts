@@ -71,6 +71,7 @@ export class ExecutionManager {
       logMessageLimit: config.logMessageLimit,
       logEntryCap: config.logEntryCap,
       logByteCap: config.logByteCap,
+      walkGuards: config.walkGuards,
     });
     this.#logBudget = new LogBudget({ total: config.logBudget, perUser: config.logBudgetPerUser });
     this.#setAside = new SetAsideLedger({ perUser: config.quarantinePerUser, cooldownMs: config.quarantineCooldownMs });
@@ -268,11 +269,24 @@ export class ExecutionManager {
       this.#finish(execution, { status: 'error', reason: 'isolate', message: refusal.message });
       return;
     }
+    // Handed to a thread that stopped responding before it began there: it never ran, so it
+    // runs on another thread (the lost one's replacement, or any).
+    while (!(await this.#attempt(execution)));
+  }
+
+  /**
+   * Runs the execution on a thread of the pool; false when that thread was found to have
+   * stopped responding before the execution began there, so that it may be tried again.
+   */
+  async #attempt(execution: Execution): Promise<boolean> {
     // The worker ends every execution by its wall-clock limit. One that has not reported an
     // end well after it is held by a thread that stopped responding (a fatal error parked
     // it): the record must not stay running for good, and the pool checks the thread.
     const grace = Math.min(WATCHDOG_GRACE_MAX_MS, Math.max(WATCHDOG_GRACE_MIN_MS, this.#config.wallMs));
     const watchdog = setTimeout(() => {
+      // Ended, and its thread still busy with its isolate: the worker waits to learn whether
+      // the isolate is set aside (a thread that stopped answering is the heartbeat's to find).
+      if (!this.#live.has(execution.id)) return;
       this.#finish(execution, {
         status: 'error',
         reason: 'worker',
@@ -285,12 +299,15 @@ export class ExecutionManager {
       const { setAside } = await this.#pool.run(this.#task(execution));
       if (setAside) this.#setAside.record(execution.owner);
     } catch (error) {
+      const unbegun = error instanceof ThreadLostError && error.replaced && execution.status === 'queued';
+      if (unbegun && this.#live.has(execution.id) && !this.needsRestart) return false;
       this.#finish(execution, { status: 'error', reason: 'worker', message: workerFailure(error) });
     } finally {
       clearTimeout(watchdog);
       // The task's answer may be where the pool first learns of a quarantine.
       this.#announceRestartIfNeeded();
     }
+    return true;
   }
 
   #announceRestartIfNeeded(): void {

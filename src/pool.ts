@@ -21,6 +21,8 @@ export interface PoolOptions {
   readonly spareIsolates: number;
   /** Heap of all isolates together, in MiB; each worker gets an even share. */
   readonly sandboxMemoryMb: number;
+  /** A thread that has not answered the heartbeat for this long is taken out of service (CHARIOT_THREAD_STALL_MS). */
+  readonly threadStallMs: number;
 }
 
 /** Told of an isolate set aside (or a lost thread that never stopped, which counts as one). */
@@ -44,6 +46,8 @@ interface Thread {
   running: number;
   lost: boolean;
   replaced: boolean;
+  /** When its worker last answered the heartbeat (or started), on performance.now()'s clock. */
+  answeredAt: number;
 }
 
 const WORKER_FILE = new URL('../worker/index.js', import.meta.url).href;
@@ -53,6 +57,8 @@ const WORKER_HEAP_MB = 512;
 const WORKER_CLOSE_MS = 3000;
 /** How long the thread of an overdue execution gets to answer a cancel before it counts as lost. */
 const ANSWER_MS = 1000;
+/** The heartbeat's period at most: a stalled thread is found within CHARIOT_THREAD_STALL_MS and this. */
+const HEARTBEAT_MAX_MS = 1000;
 
 /** True when `promise` settles within `ms`. */
 function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -85,6 +91,10 @@ export class WorkerPool {
   #lost = 0;
   /** Lost threads being stopped (each settles within WORKER_CLOSE_MS). */
   readonly #stopping = new Set<Promise<void>>();
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #beatMs: number;
+  #lastBeat = performance.now();
+  #beatSeq = 0;
 
   /** `onSetAside` hears of each isolate quarantined, and each lost thread that never stopped, once. */
   constructor(options: PoolOptions, onMessage: (message: ExecutionMessage) => void, onSetAside: SetAsideListener = () => undefined) {
@@ -103,6 +113,9 @@ export class WorkerPool {
     };
     this.#control = new BroadcastChannel(this.#workerData.controlChannel);
     this.#threads = Array.from({ length: options.threads }, () => this.#startThread());
+    this.#beatMs = Math.min(HEARTBEAT_MAX_MS, Math.max(50, Math.floor(options.threadStallMs / 4)));
+    this.#heartbeat = setInterval(() => this.#beat(), this.#beatMs);
+    this.#heartbeat.unref();
   }
 
   get threads(): number {
@@ -170,7 +183,7 @@ export class WorkerPool {
     if (task === undefined || task.thread.lost) return;
     this.cancel(execId);
     if (await settlesWithin(task.settled, ANSWER_MS)) return;
-    if (!task.thread.lost && this.#closed === undefined) this.#lose(task.thread, execId, replace);
+    if (!task.thread.lost && this.#closed === undefined) this.#lose(task.thread, `it did not answer a cancel of execution ${execId} within ${ANSWER_MS} ms`, replace);
   }
 
   /** Fault injection for tests: the worker holding this execution dies as if it crashed. */
@@ -191,6 +204,7 @@ export class WorkerPool {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      clearInterval(this.#heartbeat);
       await this.#disposeIsolates();
       this.#control.close();
       const destroyed = Promise.all(this.#threads.map((thread) => thread.piscina.destroy()));
@@ -231,11 +245,40 @@ export class WorkerPool {
     // Errors of tasks are reported through their promises; this keeps a stray one from
     // becoming an unhandled 'error' event.
     piscina.on('error', (error: unknown) => console.error('chariot-exec: worker pool error', error));
-    return { piscina, running: 0, lost: false, replaced: false };
+    return { piscina, running: 0, lost: false, replaced: false, answeredAt: performance.now() };
+  }
+
+  /**
+   * One beat: a thread that has answered no ping for CHARIOT_THREAD_STALL_MS is taken out of
+   * service, then every thread is pinged again. A beat that comes late finds the main thread
+   * itself held up, with answers perhaps still waiting in its ports: every thread starts over.
+   */
+  #beat(): void {
+    const now = performance.now();
+    const late = now - this.#lastBeat > 2 * this.#beatMs;
+    this.#lastBeat = now;
+    for (const thread of [...this.#threads]) {
+      if (late) thread.answeredAt = now;
+      else if (!thread.lost && now - thread.answeredAt > this.#options.threadStallMs && this.#closed === undefined) {
+        this.#lose(thread, `it did not answer the heartbeat for ${this.#options.threadStallMs} ms (CHARIOT_THREAD_STALL_MS)`, true);
+      }
+    }
+    const message: ControlMessage = { kind: 'ping', seq: ++this.#beatSeq };
+    this.#control.postMessage(message);
+  }
+
+  /** Notes a worker's answer to the heartbeat on the thread it serves. */
+  #answered(threadId: number): void {
+    const thread = this.#threads.find((candidate) => candidate.piscina.threads.some((worker) => worker.threadId === threadId));
+    if (thread !== undefined) thread.answeredAt = performance.now();
   }
 
   #onWorkerMessage(message: WorkerMessage): void {
-    if (message.kind === 'ready') return void this.#listening.add(message.threadId);
+    if (message.kind === 'pong') return this.#answered(message.threadId);
+    if (message.kind === 'ready') {
+      this.#answered(message.threadId);
+      return void this.#listening.add(message.threadId);
+    }
     if (message.kind === 'closed') return this.#onWorkerClosed?.();
     if (message.kind === 'quarantined') return this.#reportQuarantine(message.threadId, message.count, message.message);
     try {
@@ -261,7 +304,7 @@ export class WorkerPool {
    * an isolate (a fatal error parked it) never does, so it keeps its memory and pins the
    * process like a quarantined isolate, and is counted as one (docs/API.md).
    */
-  #lose(thread: Thread, execId: string, replace: boolean): void {
+  #lose(thread: Thread, why: string, replace: boolean): void {
     thread.lost = true;
     thread.replaced = replace;
     this.#lost++;
@@ -270,8 +313,9 @@ export class WorkerPool {
     else this.#threads.splice(this.#threads.indexOf(thread), 1);
     const ids = thread.piscina.threads.map((worker) => worker.threadId);
     const what = `worker thread ${ids.join(', ')}`;
-    console.error(`chariot-exec: ${what} stopped responding (it did not answer a cancel of execution ${execId} within ${ANSWER_MS} ms); `
-      + `${replace ? 'a new thread takes its place, and ' : ''}the executions it held (${thread.running}) end with an error`);
+    console.error(`chariot-exec: ${what} stopped responding (${why}); `
+      + `${replace ? 'a new thread takes its place, and ' : ''}the executions it held (${thread.running}) end with an error`
+      + `${replace ? ', but for those it had not begun, which run on another thread' : ''}`);
     const stopping = settlesWithin(thread.piscina.destroy(), WORKER_CLOSE_MS).then((stopped) => {
       this.#stopping.delete(stopping);
       if (stopped) return console.error(`chariot-exec: the lost ${what} stopped`);

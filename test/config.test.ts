@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       quarantinePerUser: 2,
       quarantineCooldownMs: 600_000,
       drainMs: 30_000,
+      threadStallMs: 10_000,
+      walkGuards: false,
       cpuMs: 10_000,
       wallMs: 60_000,
       memoryMb: 128,
@@ -106,6 +108,13 @@ describe('loadConfig', () => {
     });
   }
 
+  it('CHARIOT_WALK_GUARDS: off unless set; 1, true, on turn it on, 0, false, off keep it off, anything else is refused', () => {
+    expect(loadConfig({}).walkGuards).to.equal(false);
+    for (const raw of ['1', 'true', 'ON']) expect(loadConfig({ CHARIOT_WALK_GUARDS: raw }).walkGuards, raw).to.equal(true);
+    for (const raw of ['0', 'false', 'off', '']) expect(loadConfig({ CHARIOT_WALK_GUARDS: raw }).walkGuards, raw).to.equal(false);
+    expect(() => loadConfig({ CHARIOT_WALK_GUARDS: 'maybe' })).to.throw(ConfigError, 'CHARIOT_WALK_GUARDS must be true or false (or 1 or 0), got "maybe"');
+  });
+
   it('starts in production when users are configured', () => {
     expect(loadConfig({ NODE_ENV: 'production', CHARIOT_USERS: 'ops:long-password' }).production).to.equal(true);
   });
@@ -127,6 +136,7 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
     ['CHARIOT_QUARANTINE_PER_USER', 'quarantinePerUser', 1, 1000],
     ['CHARIOT_QUARANTINE_COOLDOWN_MS', 'quarantineCooldownMs', 0, DAY_MS],
     ['CHARIOT_DRAIN_MS', 'drainMs', 0, 3_600_000],
+    ['CHARIOT_THREAD_STALL_MS', 'threadStallMs', 1000, DAY_MS],
     ['CHARIOT_CPU_MS', 'cpuMs', 1, DAY_MS],
     ['CHARIOT_WALL_MS', 'wallMs', 1, DAY_MS],
     ['CHARIOT_MEMORY_MB', 'memoryMb', 8, 65_536],

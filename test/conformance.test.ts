@@ -106,9 +106,10 @@ describe('conformance: standard built-ins behave in a script as in plain V8', ()
     const execute = async (program: string): Promise<ReferenceAnswer> => answerOf(await clients[0]!.json('POST', '/api/execute', { program }));
     const inNode = async (program: string): Promise<ReferenceAnswer> => (await runReference([program]))[0]!;
 
-    it("has none of Node's globals, no WebAssembly, no SharedArrayBuffer, and logPrint, progress and sleep: the rest are V8's own", async () => {
+    it("has none of Node's globals, no WebAssembly, no SharedArrayBuffer, no FinalizationRegistry, and logPrint, progress and sleep: the rest are V8's own", async () => {
       const names = await execute('Object.getOwnPropertyNames(globalThis)');
-      const expected = [...STANDARD_GLOBALS.filter((name) => name !== 'WebAssembly' && name !== 'SharedArrayBuffer'), 'logPrint', 'progress', 'sleep'];
+      const removed = ['WebAssembly', 'SharedArrayBuffer', 'FinalizationRegistry'];
+      const expected = [...STANDARD_GLOBALS.filter((name) => !removed.includes(name)), 'logPrint', 'progress', 'sleep'];
       expect((names.result as string[]).sort()).to.eql(expected.sort());
       // Plain Node's own realm has them (this test process's global object).
       expect(['process', 'Buffer', 'setTimeout', 'fetch', 'structuredClone'].filter((name) => !Object.hasOwn(globalThis, name))).to.eql([]);
@@ -117,6 +118,15 @@ describe('conformance: standard built-ins behave in a script as in plain V8', ()
     it('removes WebAssembly (its memories are outside the heap limit): typeof is "undefined", "object" in plain Node', async () => {
       expect(await execute('typeof WebAssembly')).to.eql({ http: 200, status: 'completed', result: 'undefined', type: 'string', logs: [] });
       expect(await inNode('typeof WebAssembly')).to.eql({ http: 200, status: 'completed', result: 'object', type: 'string', logs: [] });
+    });
+
+    it('removes FinalizationRegistry (V8 runs its callbacks outside every limit, after the execution too); WeakRef is there', async () => {
+      const program = 'const fr = new FinalizationRegistry(() => {}); const token = {}; fr.register({}, "held", token); [typeof fr.register, fr.unregister({}), fr.unregister(token)]';
+      expect(await execute(program)).to.eql({ http: 500, status: 'error', error: 'ReferenceError: FinalizationRegistry is not defined', logs: [] });
+      expect(await inNode(program)).to.eql({ http: 200, status: 'completed', result: ['function', false, true], type: 'array', logs: [] });
+      const weak = 'const o = { a: 1 }; const r = new WeakRef(o); [typeof FinalizationRegistry, r.deref() === o, Object.prototype.toString.call(r)]';
+      expect(await execute(weak)).to.eql({ http: 200, status: 'completed', result: ['undefined', true, '[object WeakRef]'], type: 'array', logs: [] });
+      expect(await inNode(weak)).to.eql({ http: 200, status: 'completed', result: ['function', true, '[object WeakRef]'], type: 'array', logs: [] });
     });
 
     it('removes SharedArrayBuffer and Atomics.wait/waitAsync, as a browser page without cross-origin isolation; the rest of Atomics is there', async () => {

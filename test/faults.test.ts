@@ -179,9 +179,10 @@ describe('faults: a worker thread that stops responding is replaced', () => {
     // Work sent to the thread after it froze and before it is found out goes to it (nothing can
     // tell yet). This wait puts the second execution's own watchdog (4 s after it) well after
     // the thread is found out (4 s after the first, plus at most 1 s for it to answer a
-    // cancel), so that it is the replacement, not its watchdog, that ends it.
+    // cancel), so that it is the replacement, not its watchdog, that decides its fate: it had
+    // not begun, so it runs on the new thread.
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const stranded = await submit(bob, 'logPrint("never"); 2');
+    const stranded = await submit(bob, 'logPrint("moved"); 2');
     const strandedStream = await bob.sse(`/api/logs/${stranded}`);
 
     expect(doneStatus(await frozenStream.untilDone())).to.equal('error');
@@ -192,15 +193,12 @@ describe('faults: a worker thread that stops responding is replaced', () => {
     });
     expectLogEntries(frozenResult.logs, [{ level: 'INFO', message: 'asleep' }]);
 
-    expect(doneStatus(await strandedStream.untilDone())).to.equal('error');
+    expect(doneStatus(await strandedStream.untilDone())).to.equal('completed');
     const strandedResult = await getResult(bob, stranded);
-    expect(strandedResult.status).to.equal(500);
-    expect(asObject(strandedResult.body)).to.deep.include({
-      status: 'error',
-      error: 'The worker thread running this execution stopped responding and was replaced',
-      logs: [],
-      started_at: null,
-    });
+    expect(strandedResult.status, strandedResult.text).to.equal(200);
+    const moved = asObject(strandedResult.body);
+    expect(moved).to.deep.include({ status: 'completed', result: { value: 2, type: 'number' } });
+    expectLogEntries(moved.logs, [{ level: 'INFO', message: 'moved' }]);
 
     const health = await alice.json('GET', '/healthz');
     expect(health.status, health.text).to.equal(200);
@@ -216,6 +214,72 @@ describe('faults: a worker thread that stops responding is replaced', () => {
     // The frozen thread was stopped: nothing pins the process, and close() does not wait it out.
     expect(server.manager.pinned, 'pinned').to.equal(false);
     await within(5000, server.close(), 'close()');
+  });
+});
+
+describe('faults: a worker thread that stops answering the heartbeat', () => {
+  let server: RunningServer;
+
+  before(async () => {
+    // A wall-clock limit of a minute (the watchdog would take 70 s): only the heartbeat can
+    // find the thread out within the test's deadline.
+    server = await startTestServer({ CHARIOT_THREADS: '1', CHARIOT_TASKS_PER_THREAD: '2', CHARIOT_THREAD_STALL_MS: '1500', CHARIOT_WALL_MS: '60000' });
+  });
+
+  after(() => server.close());
+
+  it('is found within CHARIOT_THREAD_STALL_MS and replaced: its running execution ends with an error, one it had not begun runs on the new thread, /healthz counts the loss, and another user runs', async () => {
+    const [alice, bob, carol] = await Promise.all([loginAs(server.url, 'alice'), loginAs(server.url, 'bob'), loginAs(server.url, 'carol')]);
+    const [thread] = server.manager.workers;
+    const asleep = await submit(alice, 'logPrint("asleep"); await sleep(30000); 1');
+    const asleepStream = await alice.sse(`/api/logs/${asleep}`);
+    await asleepStream.nthEvent(1);
+    server.manager.crashWorkerOf(asleep, 'freeze');
+    // The worker disposes its isolates before it freezes (a few ms); the only thread, it gets
+    // the next execution too, which it never begins.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const waiting = await submit(bob, 'logPrint("moved"); 2');
+    const waitingStream = await bob.sse(`/api/logs/${waiting}`);
+
+    expect(doneStatus(await within(8000, asleepStream.untilDone(), 'the end of the execution on the frozen thread'))).to.equal('error');
+    const asleepResult = await getResult(alice, asleep);
+    expect(asleepResult.status, asleepResult.text).to.equal(500);
+    const lost = asObject(asleepResult.body);
+    expect(lost).to.deep.include({ status: 'error', error: 'The worker thread running this execution stopped responding and was replaced' });
+    expectLogEntries(lost.logs, [{ level: 'INFO', message: 'asleep' }]);
+
+    expect(doneStatus(await within(8000, waitingStream.untilDone(), 'the moved execution'))).to.equal('completed');
+    const waitingResult = await getResult(bob, waiting);
+    expect(waitingResult.status, waitingResult.text).to.equal(200);
+    const moved = asObject(waitingResult.body);
+    expect(moved).to.deep.include({ status: 'completed', result: { value: 2, type: 'number' } });
+    expectLogEntries(moved.logs, [{ level: 'INFO', message: 'moved' }]);
+
+    const health = await carol.json('GET', '/healthz');
+    expect(health.status, health.text).to.equal(200);
+    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0 });
+    expect(server.manager.workers).to.have.length(1);
+    expect(server.manager.workers[0]).to.not.equal(thread);
+    const after = await carol.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
+    expect(after.status, after.text).to.equal(200);
+    expect(asObject(after.body)).to.deep.include({ result: 4, type: 'number' });
+    expectLogEntries(asObject(after.body).logs, [{ level: 'INFO', message: 'fresh' }]);
+  });
+
+  it('leaves a thread alone that answers: a sleep and a busy isolate on the one thread end as their programs say', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const lostBefore = server.manager.stats.lost;
+    const [sleeper, spinner] = await Promise.all([
+      submit(alice, 'logPrint("a"); await sleep(3000); "slept"'),
+      submit(alice, 'const t = Date.now(); while (Date.now() - t < 3000) {} "spun"'),
+    ]);
+    for (const [id, result] of [[sleeper, 'slept'], [spinner, 'spun']] as const) {
+      await (await server.manager.get(id, 'alice')).whenFinished();
+      const res = await getResult(alice, id);
+      expect(res.status, res.text).to.equal(200);
+      expect(asObject(res.body)).to.deep.include({ status: 'completed', result: { value: result, type: 'string' } });
+    }
+    expect(server.manager.stats.lost).to.equal(lostBefore);
   });
 });
 

@@ -4,14 +4,15 @@
 // After each program the process is still alive, every answer is the program's own (a value,
 // or an error whose reason is the script, the CPU limit or the memory limit, worded exactly),
 // and a third user's 1+2 answers 3. At the end /healthz is ok and counts exactly the isolates
-// the memory bombs of Node 24's V8 had set aside.
+// the memory bombs of Node 24's V8 had set aside. A second hunt, with CHARIOT_WALK_GUARDS=1,
+// shows the array walks of the SPINS findings, and the others, failing fast (WALK_GUARDS).
 //
 // The skipped programs are findings: what each does to the service is in FINDINGS.
 import { expect } from 'chai';
 import type { Client, HttpResult } from './helpers/client.js';
 import { orProcessDeath, spawnServer, type ServerProcess } from './helpers/adversary.js';
 import { asArray, asObject, expectIdleLogStats, expectKeys } from './helpers/expectations.js';
-import { AREAS, type Expected, type NativeProgram } from './native-builtins/programs.js';
+import { AREAS, WALK_GUARDS, type Area, type Expected, type NativeProgram } from './native-builtins/programs.js';
 
 /**
  * Two threads, so that the two users' runs spread as in production. 3 s of CPU rather than
@@ -84,74 +85,82 @@ function runsOn(program: NativeProgram): boolean {
   return (program.since === undefined || NODE_MAJOR >= program.since) && (program.before === undefined || NODE_MAJOR < program.before);
 }
 
-describe('native built-ins driven with odd arguments, 5 times by each of two users at once, in a server process of its own', function () {
-  // A batch is ten runs, each ended by the wall clock (10 s) at the latest.
-  this.timeout(60_000);
-  let child: ServerProcess | undefined;
-  let users: Client[] = [];
-  let bystander: Client;
+/** The hunt over `areas`, against a server in a process of its own with ENV and `extraEnv`. */
+function hunt(title: string, areas: readonly Area[], extraEnv: Readonly<Record<string, string>> = {}): void {
+  describe(title, function () {
+    // A batch is ten runs, each ended by the wall clock (10 s) at the latest.
+    this.timeout(60_000);
+    let child: ServerProcess | undefined;
+    let users: Client[] = [];
+    let bystander: Client;
 
-  before(async () => {
-    child = await spawnServer(ENV);
-    users = await Promise.all([child.login('alice'), child.login('bob')]);
-    bystander = await child.login('carol');
-  });
-
-  // A quarantined isolate pins its worker thread, so the process could not exit by itself.
-  after(async () => {
-    await child?.kill();
-  });
-
-  beforeEach(() => {
-    const exit = child?.exited();
-    if (exit !== undefined) expect.fail(`the server process died earlier (${exit}); its last output:\n${child!.output().slice(-2000)}`);
-  });
-
-
-  async function drive(program: NativeProgram): Promise<void> {
-    const server = child!;
-    const answers = answersOf(program);
-    const runs = await orProcessDeath(server, Promise.all(users.flatMap((user) =>
-      Array.from({ length: REPEATS }, () => user.json('POST', '/api/execute', { program: program.source })))), 30_000, program.name);
-    expect(server.exited(), `the server process after ${program.name}`).to.equal(undefined);
-    runs.forEach((res, i) => expectOneOf(res, program, answers, `${program.name}: run ${i + 1} of ${runs.length}`));
-
-    const other = await orProcessDeath(server, bystander.json('POST', '/api/execute', { program: '1+2' }), 10_000, `the bystander after ${program.name}`);
-    expect(other.status, other.text).to.equal(200);
-    expect(asObject(other.body).result, 'the bystander').to.equal(3);
-  }
-
-  for (const area of AREAS) {
-    describe(area.name, () => {
-      for (const program of area.programs.filter(runsOn)) {
-        if (program.skip !== undefined) {
-          // A finding: run, it harms the service as FINDINGS[program.skip] says.
-          it.skip(`${program.name} (a finding: ${program.skip}, see FINDINGS)`);
-          continue;
-        }
-        it(`${program.name}: ${describeAnswers(answersOf(program))}, the process alive and 1+2 answering after`, async () => {
-          await drive(program);
-        });
-      }
+    before(async () => {
+      child = await spawnServer({ ...ENV, ...extraEnv });
+      users = await Promise.all([child.login('alice'), child.login('bob')]);
+      bystander = await child.login('carol');
     });
-  }
 
-  // A quarantine is reported when the isolate is set aside, which for a script that fails to
-  // terminate is seconds after its execution ended: counted here, for the whole run. Only
-  // memory bombs may cause one (V8's fatal out-of-memory error); a program that ran on past
-  // its limits has already failed its own test with the wall-clock error.
-  it('answers /healthz ok at the end, having set aside isolates only after fatal out-of-memory errors, each counted', async () => {
-    const lines = child!.output().split('\n').filter((line) => line.includes('was quarantined'));
-    for (const line of lines) expect(line, 'why an isolate was set aside').to.match(QUARANTINED);
-    // A response can leave before its slot is given back: the last batch's slots, a moment.
-    let health = await bystander.json('GET', '/healthz');
-    for (let i = 0; i < 20 && asObject(asObject(health.body).pool).running !== 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      health = await bystander.json('GET', '/healthz');
+    // A quarantined isolate pins its worker thread, so the process could not exit by itself.
+    after(async () => {
+      await child?.kill();
+    });
+
+    beforeEach(() => {
+      const exit = child?.exited();
+      if (exit !== undefined) expect.fail(`the server process died earlier (${exit}); its last output:\n${child!.output().slice(-2000)}`);
+    });
+
+
+    async function drive(program: NativeProgram): Promise<void> {
+      const server = child!;
+      const answers = answersOf(program);
+      const runs = await orProcessDeath(server, Promise.all(users.flatMap((user) =>
+        Array.from({ length: REPEATS }, () => user.json('POST', '/api/execute', { program: program.source })))), 30_000, program.name);
+      expect(server.exited(), `the server process after ${program.name}`).to.equal(undefined);
+      runs.forEach((res, i) => expectOneOf(res, program, answers, `${program.name}: run ${i + 1} of ${runs.length}`));
+
+      const other = await orProcessDeath(server, bystander.json('POST', '/api/execute', { program: '1+2' }), 10_000, `the bystander after ${program.name}`);
+      expect(other.status, other.text).to.equal(200);
+      expect(asObject(other.body).result, 'the bystander').to.equal(3);
     }
-    expect(health.status, health.text).to.equal(200);
-    const { logs, ...rest } = asObject(health.body);
-    expect(rest).to.deep.equal({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 }, streams: 0 });
-    expectIdleLogStats(logs);
+
+    for (const area of areas) {
+      describe(area.name, () => {
+        for (const program of area.programs.filter(runsOn)) {
+          if (program.skip !== undefined) {
+            // A finding: run, it harms the service as FINDINGS[program.skip] says.
+            it.skip(`${program.name} (a finding: ${program.skip}, see FINDINGS)`);
+            continue;
+          }
+          it(`${program.name}: ${describeAnswers(answersOf(program))}, the process alive and 1+2 answering after`, async () => {
+            await drive(program);
+          });
+        }
+      });
+    }
+
+    // A quarantine is reported when the isolate is set aside, which for a script that fails to
+    // terminate is seconds after its execution ended: counted here, for the whole run. Only
+    // memory bombs may cause one (V8's fatal out-of-memory error); a program that ran on past
+    // its limits has already failed its own test with the wall-clock error.
+    it('answers /healthz ok at the end, having set aside isolates only after fatal out-of-memory errors, each counted', async () => {
+      const lines = child!.output().split('\n').filter((line) => line.includes('was quarantined'));
+      for (const line of lines) expect(line, 'why an isolate was set aside').to.match(QUARANTINED);
+      // A response can leave before its slot is given back: the last batch's slots, a moment.
+      let health = await bystander.json('GET', '/healthz');
+      for (let i = 0; i < 20 && asObject(asObject(health.body).pool).running !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        health = await bystander.json('GET', '/healthz');
+      }
+      expect(health.status, health.text).to.equal(200);
+      const { logs, ...rest } = asObject(health.body);
+      expect(rest).to.deep.equal({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 }, streams: 0 });
+      expectIdleLogStats(logs);
+    });
   });
-});
+}
+
+hunt('native built-ins driven with odd arguments, 5 times by each of two users at once, in a server process of its own', AREAS);
+// The walks of the SPINS findings, and every other Array.prototype walk, fail fast instead.
+hunt('array walks past 16,777,216 indices with holes, with CHARIOT_WALK_GUARDS=1, 5 times by each of two users at once, in a server process of its own',
+  [WALK_GUARDS], { CHARIOT_WALK_GUARDS: '1' });

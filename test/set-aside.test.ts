@@ -1,6 +1,7 @@
 // Isolates that V8 cannot stop cost their author (issue 13 point 3): a built-in that walks a
-// huge array-like never sees the request to terminate, so 5 s after its CPU limit the isolate
-// is set aside for good and the execution ends with a sandbox failure. Past CHARIOT_QUARANTINE_PER_USER that
+// huge array-like never sees the request to terminate, so about 5 s after its CPU limit the
+// isolate is set aside for good and the execution ends with a sandbox failure (or, ended by
+// its wall-clock limit first, the isolate is set aside after the end, and still charged). Past CHARIOT_QUARANTINE_PER_USER that
 // user alone is refused (429) for CHARIOT_QUARANTINE_COOLDOWN_MS, their queued executions too;
 // at CHARIOT_QUARANTINE_LIMIT the server drains (CHARIOT_DRAIN_MS) and ends itself for its
 // supervisor to start it again. Each server in a process of its own.
@@ -9,13 +10,17 @@ import { SetAsideLimitError } from '../src/errors.js';
 import { SetAsideLedger } from '../src/set-aside.js';
 import { expectExactStream, orProcessDeath, spawnServer, within, type ServerProcess } from './helpers/adversary.js';
 import type { Client } from './helpers/client.js';
-import { asObject, expectError } from './helpers/expectations.js';
+import { asObject, expectError, expectLogEntries } from './helpers/expectations.js';
 import { getResult, streamToEnd, submit } from './helpers/executions.js';
 
-/** A walk inside one built-in over 2^53 - 1 indices (test/native-builtins/programs.ts, SPINS). */
-const SPINS = 'Array.prototype.indexOf.call({ length: 2 ** 53 - 1 }, 2)';
+/**
+ * A walk inside one built-in over 2^53 - 1 indices (test/native-builtins/programs.ts, SPINS),
+ * which even CHARIOT_WALK_GUARDS would let through: it does not look at a length that is an
+ * object (docs/API.md, "Walks that fail fast").
+ */
+const SPINS = 'Array.prototype.indexOf.call({ length: { valueOf: () => 2 ** 53 - 1 } }, 2)';
 const SET_ASIDE = 'Sandbox failure: Script failed to terminate; the isolate was set aside';
-/** Limits under which the walk is set aside 5.5 s (Node 24) to 10.5 s (Node 26) after it starts, well within the wall-clock limit. */
+/** Limits under which the walk is set aside about 5.5 s after it starts, well within the wall-clock limit. */
 const LIMITS = { CHARIOT_WALL_MS: '20000', CHARIOT_CPU_MS: '500' } as const;
 const QUARANTINE_LINE = /chariot-exec: an isolate in worker thread \d+ was quarantined after "Script failed to terminate"/;
 
@@ -98,9 +103,34 @@ describe('isolates set aside, against a server process of its own', function () 
     expect({ status: health.status, body: asObject(health.body).status }).to.eql({ status: 200, body: 'ok' });
   });
 
+  it("counts an isolate set aside after its execution ended at the wall-clock limit (the walk began just before it) against its author, who alone is then refused", async () => {
+    child = await spawnServer({ CHARIOT_WALL_MS: '2000', CHARIOT_CPU_MS: '10000', CHARIOT_THREADS: '2', CHARIOT_QUARANTINE_PER_USER: '2' });
+    const [alice, bob] = await Promise.all([child.login('alice'), child.login('bob')]);
+    // Two at once: each call's timeout is the wall-clock time left, so the Run ends at that
+    // limit while the walk runs on, and the walk is set aside about 5 s later.
+    const late = `await sleep(1900); ${SPINS}`;
+    const walks = await Promise.all([0, 1].map(() => orProcessDeath(child!, alice.json('POST', '/api/execute', { program: late }), 15_000, 'the late walk')));
+    for (const res of walks) {
+      expect({ status: res.status, error: asObject(res.body).error }).to.eql({ status: 500, error: 'Wall-clock time limit exceeded: the execution took more than 2000 ms' });
+    }
+    await within(15_000, (async () => {
+      while ((await quarantined(bob)) < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    })(), 'both isolates set aside');
+    // The slots are given back once the isolates' fate is known: the count is in by then.
+    await within(5000, (async () => {
+      while (Number(asObject(asObject((await bob.json('GET', '/healthz')).body).pool).running) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    })(), 'the slots given back');
+    const refused = await alice.json('POST', '/api/execute', { program: '1+2' });
+    expect({ status: refused.status, code: asObject(refused.body).code }).to.eql({ status: 429, code: 'TOO_MANY_SET_ASIDE' });
+    const bobs = await bob.json('POST', '/api/execute', { program: 'logPrint("still"); 1+2' });
+    expect(bobs.status, bobs.text).to.equal(200);
+    expect(asObject(bobs.body)).to.deep.include({ result: 3, type: 'number' });
+    expectLogEntries(asObject(bobs.body).logs, [{ level: 'INFO', message: 'still' }]);
+  });
+
   it('at CHARIOT_QUARANTINE_LIMIT it refuses new work, lets a running execution finish within CHARIOT_DRAIN_MS, and ends itself for its supervisor (SIGKILL: a thread is pinned)', async () => {
-    // The walk is set aside 5.5 s (Node 24) to 10.5 s (Node 26) after it starts, while bob's
-    // execution (14 s of sleep) still runs.
+    // The walk is set aside about 5.5 s after it starts, while bob's execution (14 s of sleep)
+    // still runs.
     child = await spawnServer({ ...LIMITS, CHARIOT_THREADS: '2', CHARIOT_QUARANTINE_LIMIT: '1', CHARIOT_DRAIN_MS: '20000' });
     const [alice, bob, carol] = await Promise.all([child.login('alice'), child.login('bob'), child.login('carol')]);
     const running = await submit(bob, 'logPrint("before"); await sleep(14000); logPrint("after"); 7');

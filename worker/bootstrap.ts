@@ -1,7 +1,8 @@
 // The code that runs inside each fresh Context before the user's program: it installs the
 // script globals (logPrint, console.*, progress, sleep) and returns the entry points the
 // worker calls. `install` is sent to the isolate as source text (`BOOTSTRAP_SOURCE`), so it
-// must not refer to anything outside itself: no imports, no helpers, no closures.
+// must not refer to anything outside itself (no helpers, no closures) but `guardWalks`
+// (walk-guards.ts), whose source text goes along.
 //
 // The program arrives compiled (an isolated-vm Script, with the Context to run it in) and is
 // run from here as classic global code: its top-level `var` and `function` declarations
@@ -10,6 +11,8 @@
 // It captures the intrinsics it needs before the program runs, so a program that replaces
 // JSON.stringify or Promise.prototype.then only changes what it itself sees. The host
 // callbacks stay inside this closure; the program cannot call them directly.
+
+import { guardWalks } from './walk-guards.js';
 
 /** The host functions handed to `install` (ivm.Callback instances on the worker side). */
 export interface HostCallbacks {
@@ -41,6 +44,8 @@ export interface InstallOptions {
   readonly flushIntervalMs: number;
   /** The global name the program's import() calls were renamed to (program.ts), or ''. */
   readonly importStandIn: string;
+  /** Install walk-guards.ts (CHARIOT_WALK_GUARDS). */
+  readonly walkGuards: boolean;
 }
 
 /**
@@ -292,6 +297,12 @@ export function install(
   const atomics = global.Atomics as Record<string, unknown>;
   delete atomics.wait;
   delete atomics.waitAsync;
+  // A FinalizationRegistry's callbacks run when V8 gets round to them: in a task of their own,
+  // outside every call of the execution's and its limits, after it ended as well as during it.
+  // One that spun held its isolate for good, and the worker thread that next called into it.
+  // Nothing a program leaves behind may run then: there is none. (WeakRef stays: it calls nothing.)
+  delete global.FinalizationRegistry;
+  if (options.walkGuards) guardWalks();
 
   // Held only until the program has run; the program never sees them.
   let program: CompiledProgram | undefined = compiled;
@@ -341,4 +352,4 @@ export function install(
 }
 
 /** `install` as source text for `isolate.compileScript`; evaluates to the function. */
-export const BOOTSTRAP_SOURCE = `(${install.toString()})`;
+export const BOOTSTRAP_SOURCE = `((guardWalks) => (${install.toString()}))(${guardWalks.toString()})`;

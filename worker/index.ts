@@ -5,6 +5,7 @@
 //   parentPort ◄── 'started' · 'logs' · 'progress' ◄──┘ OutputRelay (caps log volume)
 //   parentPort ◄── 'ended' (outcome)                   after the last output of the execution
 //   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
+//   BroadcastChannel ──► 'ping' ──► parentPort 'pong'   the pool's heartbeat
 //   BroadcastChannel ──► 'shutdown' ──► Sandbox.close, collect handles ──► parentPort 'closed'
 //   Sandbox quarantined an isolate ──► parentPort 'quarantined' (this thread must never stop)
 //   probe channel ◄──► worker/probe.ts   test seam, loaded only when workerData names the channel
@@ -34,6 +35,7 @@ const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
   if (message.kind === 'cancel') sandbox.cancel(message.execId);
+  if (message.kind === 'ping') post({ kind: 'pong', threadId, seq: message.seq });
   if (message.kind === 'crash' && sandbox.holds(message.execId)) {
     void sandbox.abandon().then(() => {
       collectHandles();
@@ -97,5 +99,8 @@ export default async function runExecution(task: ExecTask): Promise<TaskResult> 
   const { outcome, setAside } = await sandbox.execute(task, relay);
   relay.finish();
   post({ kind: 'ended', execId: task.execId, outcome });
-  return { threadId, quarantines: sandbox.quarantines, setAside };
+  // The slot stays taken until the isolate's fate is known, so that its owner is charged for
+  // an isolate set aside after the end (one that ran on past the wall-clock limit, say).
+  const aside = await setAside;
+  return { threadId, quarantines: sandbox.quarantines, setAside: aside };
 }

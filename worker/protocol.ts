@@ -30,6 +30,8 @@ export interface ExecutionLimits {
   readonly logMessageLimit: number;
   readonly logEntryCap: number;
   readonly logByteCap: number;
+  /** CHARIOT_WALK_GUARDS: install worker/walk-guards.ts in each context. */
+  readonly walkGuards: boolean;
 }
 
 export interface ExecTask {
@@ -67,7 +69,9 @@ export type WorkerMessage =
    * An isolate of this worker was quarantined after a catastrophic error (`message` is
    * isolated-vm's): the thread keeps serving, but stopping it would hang the process.
    */
-  | { readonly kind: 'quarantined'; readonly threadId: number; readonly count: number; readonly message: string };
+  | { readonly kind: 'quarantined'; readonly threadId: number; readonly count: number; readonly message: string }
+  /** Answer to 'ping': this worker's event loop turns. */
+  | { readonly kind: 'pong'; readonly threadId: number; readonly seq: number };
 
 /**
  * What a task resolves with: its worker's quarantines so far, and whether this execution's own
@@ -83,6 +87,8 @@ export interface TaskResult {
 
 export type ControlMessage =
   | { readonly kind: 'cancel'; readonly execId: string }
+  /** The pool's heartbeat: answer 'pong' with the same `seq` (src/pool.ts, CHARIOT_THREAD_STALL_MS). */
+  | { readonly kind: 'ping'; readonly seq: number }
   /** The pool is about to stop: dispose every isolate, then answer 'closed'. */
   | { readonly kind: 'shutdown' }
   /**

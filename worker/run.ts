@@ -44,6 +44,17 @@ export interface RunHooks {
 const MAX_PENDING_SLEEPS = 10_000;
 /** How long past its timeout a call into an isolate may go before the isolate is set aside. */
 const STUCK_CALL_GRACE_MS = 10_000;
+/**
+ * CPU time a call may use past its timeout before its isolate is disposed: isolated-vm's timeout
+ * covers the program's code, not what isolated-vm runs in the isolate after it (reading the
+ * reason of a rejection nothing handled runs the program's getters and proxy traps).
+ */
+const OVERRUN_GRACE_MS = 500;
+/**
+ * How long a call may go on after its isolate was disposed for overrunning before the isolate
+ * is set aside: with OVERRUN_GRACE_MS, about the 5 s isolated-vm gives a script it asked to stop.
+ */
+const DISPOSED_GRACE_MS = 4500;
 const MS = 1_000_000n;
 /** The program's file name in stack traces and syntax errors. */
 const PROGRAM_FILE = 'program.js';
@@ -66,13 +77,21 @@ interface CompileFailure {
 export class Run {
   readonly task: ExecTask;
   readonly done: Promise<Outcome>;
+  /**
+   * Settles once the isolate's fate is known, after `done`: true when it was set aside (its
+   * owner is charged), false once every call into it has returned and its Context is released.
+   */
+  readonly setAside: Promise<boolean>;
   readonly #host: IsolateHost;
   readonly #sink: OutputSink;
   readonly #hooks: RunHooks;
   readonly #deadline: number;
   readonly #sleepTimers = new Set<NodeJS.Timeout>();
   #resolve!: (outcome: Outcome) => void;
+  #resolveSetAside!: (setAside: boolean) => void;
   #ended = false;
+  /** Set when a call ran OVERRUN_GRACE_MS past its timeout and the isolate was disposed for it. */
+  #overran: 'cpu' | 'wall' | undefined;
   /** True while one of this Run's calls is inside the isolate. */
   #inCall = false;
   /** The program's own outcome, taken when the call it settled in returns. */
@@ -90,7 +109,11 @@ export class Run {
     this.#hooks = hooks;
     this.#deadline = Date.now() + task.limits.wallMs;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
-    host.claim(task.owner, (message) => this.end(quarantineOutcome(task.limits, message)));
+    this.setAside = new Promise((resolve) => (this.#resolveSetAside = resolve));
+    host.claim(task.owner, (message) => {
+      this.end(quarantineOutcome(task.limits, message));
+      this.#resolveSetAside(true);
+    });
   }
 
   start(source: string): Promise<Outcome> {
@@ -194,7 +217,12 @@ export class Run {
     clearTimeout(this.#wallTimer);
     for (const timer of this.#sleepTimers) clearTimeout(timer);
     this.#sleepTimers.clear();
-    void this.#host.enqueue(() => this.#release()).then(() => this.#hooks.finished(this.#host, clean));
+    // A call that never returns holds the queue: then the isolate is set aside (see claim above).
+    const handBack = (releasedClean: boolean): void => {
+      this.#hooks.finished(this.#host, releasedClean);
+      this.#resolveSetAside(false);
+    };
+    void this.#host.enqueue(() => this.#release()).then(() => handBack(clean), () => handBack(false));
     this.#resolve(outcome);
   }
 
@@ -223,6 +251,7 @@ export class Run {
         batchChars: BATCH_CHARS,
         flushIntervalMs: 5,
         importStandIn: callsImport ? IMPORT_STAND_IN : '',
+        walkGuards: limits.walkGuards,
       }).copyInto(),
       script,
       context,
@@ -258,6 +287,7 @@ export class Run {
       const watchdog = !compile
         ? setTimeout(() => this.#host.stuck(`the isolate did not return ${STUCK_CALL_GRACE_MS} ms after a call's timeout`), timeout + STUCK_CALL_GRACE_MS)
         : undefined;
+      const overrun = !compile ? this.#watchOverrun(before, timeout, binding) : undefined;
       const started = performance.now();
       let rejection: { readonly reason: unknown } | undefined;
       this.#inCall = true;
@@ -269,6 +299,7 @@ export class Run {
       } finally {
         this.#inCall = false;
         clearTimeout(watchdog);
+        clearTimeout(overrun?.timer);
         if (!isolate.isDisposed) this.#cpuUsed += isolate.cpuTime - before;
       }
       // Disposed by the host without an end: the thread is going away (Sandbox.abandon), and
@@ -290,6 +321,34 @@ export class Run {
   }
 
   /**
+   * Disposes the isolate once the call in flight has used OVERRUN_GRACE_MS of CPU past its
+   * timeout: code that ran on after the timeout (a getter isolated-vm calls once the program's
+   * call is over) is stopped as a cancel stops a program, the call fails, and #survives ends
+   * the Run at its limit. Measured on the isolate's own clock, so that a call still waiting for
+   * a thread of isolated-vm's is not taken for one that overran. A call that goes on
+   * DISPOSED_GRACE_MS more is in work V8 cannot stop: its isolate is set aside.
+   */
+  #watchOverrun(before: bigint, timeout: number, binding: 'cpu' | 'wall'): { timer?: NodeJS.Timeout } {
+    const watch: { timer?: NodeJS.Timeout } = {};
+    const { isolate } = this.#host;
+    const limit = timeout + OVERRUN_GRACE_MS;
+    const check = (wait: number): void => {
+      watch.timer = setTimeout(() => {
+        if (isolate.isDisposed) return;
+        const ran = Number((isolate.cpuTime - before) / MS);
+        if (ran < limit) return check(limit - ran);
+        this.#overran = binding;
+        this.#host.dispose();
+        watch.timer = setTimeout(() => {
+          if (this.#inCall) this.#host.stuck('Script failed to terminate');
+        }, DISPOSED_GRACE_MS);
+      }, wait);
+    };
+    check(limit);
+    return watch;
+  }
+
+  /**
    * Decides what a failed call means. The entry points catch whatever the program throws, so
    * a call fails only when the isolate was disposed (by a cancel or at the heap limit), when
    * its timeout stopped it, or when a promise was rejected with no handler by the end of it:
@@ -299,8 +358,12 @@ export class Run {
    */
   #survives(error: unknown, ranItsTimeout: boolean, binding: 'cpu' | 'wall'): boolean {
     const { isolate } = this.#host;
-    // A cancel or shutdown disposed the isolate and has decided the outcome.
-    if (this.#host.disposedByHost) return false;
+    // A cancel or shutdown disposed the isolate and has decided the outcome; a call that ran
+    // on past its timeout ends at its limit.
+    if (this.#host.disposedByHost) {
+      if (this.#overran !== undefined) this.end(timeoutOutcome(this.task.limits, this.#overran));
+      return false;
+    }
     if (isolate.isDisposed) {
       // isolated-vm disposed it at the heap limit.
       this.end(memoryOutcome(this.task.limits));

@@ -1,5 +1,5 @@
 // The sandbox of one worker thread: every execution it runs, each in an isolate of its own
-// (isolate-pool.ts), as a Run (run.ts). The only modules that import isolated-vm are these.
+// (isolate-pool.ts), as a Run (run.ts). isolate-host.ts and run.ts alone import isolated-vm.
 //
 // A catastrophic error in an isolate (V8 running out of heap on one large allocation before
 // isolated-vm's memory limit acts; a script that would not stop within 5 s of its timeout)
@@ -36,14 +36,18 @@ export class Sandbox {
     };
   }
 
-  /** Runs one execution to its outcome, and tells whether its isolate was set aside; never throws. */
-  async execute(task: ExecTask, sink: OutputSink): Promise<{ readonly outcome: Outcome; readonly setAside: boolean }> {
+  /**
+   * Runs one execution to its outcome, then tells (`setAside`, which settles later: once every
+   * call into its isolate returned, or the isolate was set aside) whether its isolate was set
+   * aside. Never throws.
+   */
+  async execute(task: ExecTask, sink: OutputSink): Promise<{ readonly outcome: Outcome; readonly setAside: Promise<boolean> }> {
     const host = this.#isolates.take(task.owner, task.limits.memoryMb);
     const run = new Run(task, host, sink, this.#hooks);
     this.#runs.set(task.execId, run);
     try {
       const outcome = await run.start(task.program);
-      return { outcome, setAside: host.quarantined };
+      return { outcome, setAside: run.setAside };
     } finally {
       this.#runs.delete(task.execId);
     }

@@ -361,8 +361,6 @@ export const AREAS: readonly Area[] = [
       js`const ws = new WeakSet(); const o = {}; ws.add(o); [ws.has(o), ws.has({}), (() => { try { ws.add(1) } catch (e) { return e.message } })()]`,
       js`const r = new WeakRef({ a: 1 }); [typeof r.deref(), r.deref().a, Object.prototype.toString.call(r)]`,
       js`(() => { try { new WeakRef(1) } catch (e) { return [e.name, e.message] } })()`,
-      js`const fr = new FinalizationRegistry(() => {}); const token = {}; fr.register({}, "held", token); [typeof fr.register, fr.unregister({}), fr.unregister(token)]`,
-      js`(() => { const fr = new FinalizationRegistry(() => {}); const o = {}; try { fr.register(o, o) } catch (e) { return [e.name, e.message] } })()`,
       js`[Object.getOwnPropertyNames(Set.prototype).sort(), Object.getOwnPropertyNames(Map.prototype).sort()]`,
       js`[Object.getOwnPropertyNames(Map).sort(), Object.getOwnPropertyNames(WeakMap.prototype).sort()]`,
       js`[new Map()[Symbol.iterator] === Map.prototype.entries, Set.prototype.keys === Set.prototype.values, Set.prototype[Symbol.iterator] === Set.prototype.values]`,

@@ -92,13 +92,15 @@ export interface ChariotOptions {
   readonly permission?: boolean;
   /** The build to run (builds.ts): another commit's with --against. Default: this checkout's. */
   readonly build?: ChariotBuild;
+  /** More node flags (bench/profile.ts: --cpu-prof). */
+  readonly flags?: readonly string[];
 }
 
 /** chariot-exec with these configuration variables (PORT is always 0: an ephemeral port). */
 export function startChariot(env: ServerEnv, options: ChariotOptions = {}): Promise<ServerProcess> {
   const flags = options.permission === true ? npmStartFlags() : ['--no-node-snapshot'];
   const build = options.build ?? THIS_BUILD;
-  return start(build.entry, [...flags, '--expose-gc'], { ...env, PORT: '0' }, build.root);
+  return start(build.entry, [...flags, '--expose-gc', ...(options.flags ?? [])], { ...env, PORT: '0' }, build.root);
 }
 
 /** The fork-per-execution baseline server (bench/baselines/fork-server.ts). */

@@ -130,6 +130,16 @@ describe('sessions: /login, /logout, /api/me', () => {
     expectLoggedIn(await client.json('GET', '/api/me'), 'bob');
   });
 
+  it('GET /api/me answers 401 "Unauthorized" for a live session key whose signature was changed by one character', async () => {
+    const alice = await server.login('alice');
+    const header = alice.cookieHeader!;
+    const sig = /chariot\.sid\.sig=([^;]*)/.exec(header)![1]!;
+    const changed = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+    expectLoggedIn(await alice.json('GET', '/api/me'), 'alice');
+    const tampered = new Client(server.url, header.replace(`chariot.sid.sig=${sig}`, `chariot.sid.sig=${changed}`));
+    expectError(await tampered.json('GET', '/api/me'), 401, 'Unauthorized');
+  });
+
   it('GET /api/me answers 401 "Unauthorized" without a session, and with a forged cookie', async () => {
     expectError(await server.anonymous().json('GET', '/api/me'), 401, 'Unauthorized');
     const forged = new Client(server.url, 'chariot.sid=forged; chariot.sid.sig=forged; koa.sess=forged');

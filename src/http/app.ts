@@ -9,6 +9,7 @@ import type { LoginThrottle } from '../login-throttle.js';
 import type { SessionStore } from '../session-store.js';
 import type { StreamSlots } from '../stream-slots.js';
 import type { UserDirectory } from '../users.js';
+import { CookieSigner } from './cookie-signer.js';
 import { refuseCrossOrigin, requireJsonBody } from './cross-site.js';
 import { errorMiddleware } from './error-middleware.js';
 import { addExecutionRoutes } from './execution-routes.js';
@@ -54,7 +55,8 @@ function jsonBody(limit: number): Koa.Middleware {
 export function createApp(deps: AppDeps): Koa {
   // maxIpsCount: the client address is the one the outermost trusted proxy saw, not an
   // X-Forwarded-For entry the client wrote itself.
-  const app = new Koa({ keys: [...deps.sessionKeys], proxy: deps.trustProxy > 0, maxIpsCount: deps.trustProxy });
+  const app = new Koa({ proxy: deps.trustProxy > 0, maxIpsCount: deps.trustProxy });
+  app.keys = new CookieSigner(deps.sessionKeys);
   const router = new Router();
   const api = new Router();
 

@@ -20,6 +20,8 @@ export class IsolateHost {
   #preparer: ivm.Reference<(original: string) => PreparedProgram> | undefined;
   #onLost: LostListener | undefined;
   #owner: string | undefined;
+  /** A fresh context made ahead, while the isolate waited (isolate-pool.ts), for its next execution. */
+  #ready: ivm.Context | undefined;
   #tail: Promise<void> = Promise.resolve();
   #busy = false;
   #idleSince = Date.now();
@@ -51,6 +53,24 @@ export class IsolateHost {
       script.release();
     }
     return await this.#preparer.apply(undefined, [original], { timeout, result: { copy: true } }) as PreparedProgram;
+  }
+
+  /**
+   * Makes the fresh context of the next execution now, off the request's path: the isolate is
+   * idle (a spare, or kept for its owner). Nothing runs in it until an execution takes it.
+   * False when it was not idle any more, or had one.
+   */
+  prepareContext(): boolean {
+    if (this.#ready !== undefined || this.#busy || !this.usable) return false;
+    this.#ready = this.isolate.createContextSync();
+    return true;
+  }
+
+  /** A fresh context for the execution being installed: the one made ahead, or a new one. */
+  takeContext(): ivm.Context {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    return ready ?? this.isolate.createContextSync();
   }
 
   /** The user whose executions this isolate serves; undefined while it is a spare. */

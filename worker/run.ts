@@ -237,7 +237,7 @@ export class Run {
   /** A fresh Context with the script globals, and the bootstrap's entry points into it. */
   #install(script: ivm.Script, callsImport: boolean): void {
     const { limits } = this.task;
-    const context = this.#host.isolate.createContextSync();
+    const context = this.#host.takeContext();
     this.#context = context;
     const install = this.#host.bootstrap.runSync(context, { reference: true }) as ivm.Reference<unknown>;
     const api = install.applySync(undefined, [

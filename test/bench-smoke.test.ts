@@ -46,10 +46,10 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
     against: against ? 'string' : 'null',
     levels: [{
       concurrency: 'number',
-      targets: { chariotSync: LOAD, chariotAsync: LOAD, forkServer: LOAD, rawIsolate: LOAD, chariotAgainst: against ? LOAD : 'null' },
+      targets: { chariotSync: LOAD, chariotAsync: LOAD, forkServer: LOAD, quickjs: LOAD, rawIsolate: LOAD, chariotAgainst: against ? LOAD : 'null' },
       ratios: {
-        chariotSync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON, vsAgainst: against ? COMPARISON : 'null' },
-        chariotAsync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON },
+        chariotSync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON, vsQuickjs: COMPARISON, vsAgainst: against ? COMPARISON : 'null' },
+        chariotAsync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON, vsQuickjs: COMPARISON },
       },
     }],
   },
@@ -93,9 +93,10 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
     points: [{
       threads: 'number',
       chariot: CPU_RUN,
+      quickjs: CPU_RUN,
       rawIsolate: CPU_RUN,
       plainNode: CPU_RUN,
-      ratios: { chariotTimeVsPlainNode: 'number|null', chariotTimeVsRawIsolate: 'number|null', rawIsolateTimeVsPlainNode: 'number|null' },
+      ratios: { chariotTimeVsPlainNode: 'number|null', chariotTimeVsQuickjs: 'number|null', chariotTimeVsRawIsolate: 'number|null', rawIsolateTimeVsPlainNode: 'number|null' },
     }],
   },
   admission: {
@@ -200,6 +201,8 @@ describe('npm run bench (smoke test, tiny profile)', function () {
     expect(mismatches(json, resultShape(false), 'result')).to.deep.equal([]);
     expect(json.profile).to.equal('tiny');
     for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5', 'Scenario 6']) expect(table).to.include(heading);
+    // The QuickJS baseline's rows and ratio columns, in scenarios 1 and 4.
+    expect(table).to.include('quickjs-emscripten').and.to.include('vs quickjs').and.to.include('chariot vs quickjs');
     expect(svg).to.match(/^<svg[\s\S]*<\/svg>$/);
   });
 

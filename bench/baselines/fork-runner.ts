@@ -3,17 +3,10 @@
 // result or the error, and exits. The process boundary is the isolation; the parent's
 // timeout (SIGKILL) is the time limit, since nothing inside can stop a synchronous loop.
 
-export interface RunnerLog {
-  readonly timestamp: string;
-  readonly level: string;
-  readonly message: string;
-}
+// Types only (erased when compiled): the child loads no module of the front.
+import type { ExecutionReply, LogEntry } from './minimal-front.js';
 
-export type RunnerReply =
-  | { readonly ok: true; readonly value: unknown; readonly type: string; readonly logs: readonly RunnerLog[] }
-  | { readonly ok: false; readonly error: string; readonly logs: readonly RunnerLog[] };
-
-const logs: RunnerLog[] = [];
+const logs: LogEntry[] = [];
 
 function show(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -40,7 +33,7 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-async function run(program: string): Promise<RunnerReply> {
+async function run(program: string): Promise<ExecutionReply> {
   try {
     // Indirect eval: global scope, completion value as the result, like chariot-exec's `1+2` → 3.
     let value: unknown = (0, eval)(program);

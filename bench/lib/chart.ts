@@ -11,6 +11,7 @@ const TARGET_LABELS: Readonly<Record<string, string>> = {
   chariotSync: 'chariot /api/execute',
   chariotAsync: 'chariot async + SSE',
   forkServer: 'fork per execution',
+  quickjs: 'quickjs-emscripten',
   rawIsolate: 'raw isolate (no HTTP)',
 };
 
@@ -55,6 +56,7 @@ function memoryPoints(result: BenchResult): MemoryPoint[] {
 function speedUpPoints(result: BenchResult): SpeedUpPoint[] {
   return (result.cpuScaling?.points ?? []).flatMap((point) => [
     { threads: point.threads, target: 'chariot (HTTP)', speedUp: point.chariot.speedUp },
+    { threads: point.threads, target: 'quickjs-emscripten (HTTP)', speedUp: point.quickjs.speedUp },
     { threads: point.threads, target: 'raw isolate', speedUp: point.rawIsolate.speedUp },
     { threads: point.threads, target: 'plain Node', speedUp: point.plainNode.speedUp },
     { threads: point.threads, target: 'ideal', speedUp: point.threads },

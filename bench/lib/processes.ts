@@ -1,6 +1,6 @@
 // Starts a server under test in a child process and talks to it over IPC (see server-ipc.ts):
 // chariot-exec itself (chariot-process.ts, of this checkout or of another build) or the
-// fork-per-execution baseline.
+// fork-per-execution and QuickJS baselines.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ export interface ServerProcess {
 }
 
 const FORK_SERVER = fileURLToPath(new URL('../baselines/fork-server.js', import.meta.url));
+const QUICKJS_SERVER = fileURLToPath(new URL('../baselines/quickjs-server.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 15_000;
 
@@ -108,4 +109,10 @@ export function startForkServer(env: ServerEnv): Promise<ServerProcess> {
   // No --no-node-snapshot: this server loads no isolated-vm, and its children start faster
   // with Node's start-up snapshot. Giving it the flag would slow the baseline for nothing.
   return start(FORK_SERVER, ['--expose-gc'], { ...env, PORT: '0' });
+}
+
+/** The QuickJS baseline server (bench/baselines/quickjs-server.ts). */
+export function startQuickjsServer(env: ServerEnv): Promise<ServerProcess> {
+  // No --no-node-snapshot either: it loads no isolated-vm (its sandbox is WebAssembly).
+  return start(QUICKJS_SERVER, ['--expose-gc'], { ...env, PORT: '0' });
 }

@@ -8,6 +8,7 @@ const TARGET_NAMES = {
   chariotSync: 'chariot /api/execute',
   chariotAsync: 'chariot async + SSE',
   forkServer: 'fork per execution',
+  quickjs: 'quickjs-emscripten',
   rawIsolate: 'raw isolate (no HTTP)',
 } as const;
 
@@ -23,11 +24,11 @@ function throughput(result: NonNullable<BenchResult['throughput']>): string {
     const failed = Object.values(r.failures).reduce((sum, n) => sum + n, 0);
     const row = [
       String(level.concurrency), name, r.rps, r.latency.p50Ms, r.latency.p90Ms, r.latency.p99Ms, r.latency.maxMs, failed,
-      pair(ratios?.vsRawIsolate), pair(ratios?.vsForkServer),
+      pair(ratios?.vsRawIsolate), pair(ratios?.vsForkServer), pair(ratios?.vsQuickjs),
     ];
     return result.against === null ? row : [...row, pair(target === 'chariotSync' ? level.ratios.chariotSync.vsAgainst : null)];
   }));
-  const headers = ['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server'];
+  const headers = ['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server', 'vs quickjs'];
   return `Scenario 1: trivial executions (\`${result.program}\`), closed loop; latency in ms; ratios are req/s / p50 latency\n`
     + table(result.against === null ? headers : [...headers, `vs ${result.against}`], rows);
 }
@@ -53,12 +54,13 @@ function fanOut(result: NonNullable<BenchResult['fanOut']>): string {
 
 function cpuScaling(result: NonNullable<BenchResult['cpuScaling']>): string {
   const rows = result.points.map((point) => [
-    String(point.threads), point.chariot.executionsPerS, point.chariot.speedUp, point.rawIsolate.executionsPerS, point.rawIsolate.speedUp,
-    point.plainNode.executionsPerS, point.plainNode.speedUp, times(point.ratios.chariotTimeVsPlainNode), times(point.ratios.chariotTimeVsRawIsolate),
+    String(point.threads), point.chariot.executionsPerS, point.chariot.speedUp, point.quickjs.executionsPerS, point.quickjs.speedUp,
+    point.rawIsolate.executionsPerS, point.rawIsolate.speedUp, point.plainNode.executionsPerS, point.plainNode.speedUp,
+    times(point.ratios.chariotTimeVsPlainNode), times(point.ratios.chariotTimeVsQuickjs), times(point.ratios.chariotTimeVsRawIsolate),
   ]);
   const n = /fib\((\d+)\)\s*$/.exec(result.program)?.[1] ?? '?';
   return `Scenario 4: CPU-heavy scaling, ${result.jobs} × fib(${n}) at once, fastest of ${result.rounds}; executions/s and speed-up over 1 thread; time ratios per execution\n`
-    + table(['threads', 'chariot/s', 'speed-up', 'raw isolate/s', 'speed-up', 'plain node/s', 'speed-up', 'chariot vs plain', 'chariot vs raw'], rows);
+    + table(['threads', 'chariot/s', 'speed-up', 'quickjs/s', 'speed-up', 'raw isolate/s', 'speed-up', 'plain node/s', 'speed-up', 'chariot vs plain', 'chariot vs quickjs', 'chariot vs raw'], rows);
 }
 
 function admission(result: NonNullable<BenchResult['admission']>): string {

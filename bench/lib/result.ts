@@ -10,8 +10,8 @@ import type { MachineDescription } from './machine.js';
 import type { ProfileName } from './profile.js';
 
 export interface BenchResult {
-  /** 2: scenario 6 (memory) and --against. */
-  readonly schemaVersion: 2;
+  /** 2: scenario 6 (memory) and --against. 3: the QuickJS baseline in scenarios 1 and 4. */
+  readonly schemaVersion: 3;
   readonly profile: ProfileName;
   /** The command line that produced this file. */
   readonly command: string;

@@ -1,9 +1,11 @@
 // Scenario 1: throughput and latency of trivial executions (`1+2`) at several concurrency
-// levels, closed loop, against four targets measured level by level, interleaved (so that
+// levels, closed loop, against five targets measured level by level, interleaved (so that
 // background load on a shared machine touches all of them alike):
 //   chariotSync    POST /api/execute                              (chariot-exec)
 //   chariotAsync   POST /api/execute-async + GET /api/logs/:id to `done` (chariot-exec)
 //   forkServer     POST /api/execute on the fork-per-execution baseline
+//   quickjs        POST /api/execute on the QuickJS baseline (quickjs-emscripten, WebAssembly),
+//                  with as many worker threads as chariot-exec
 //   rawIsolate     fresh Context + eval in a warm Isolate, same thread count, no HTTP (the ceiling)
 //   chariotAgainst POST /api/execute on another commit's build (--against <ref>, builds.ts),
 //                  measured next to chariotSync, the two swapping places from level to level
@@ -16,11 +18,11 @@ import { ratio } from '../lib/histogram.js';
 import { benchUsers, HttpTarget, loginUsers } from '../lib/http.js';
 import { closedLoop, type LoadResult, type Operation } from '../lib/load.js';
 import type { ChariotBuild } from '../lib/builds.js';
-import { startChariot, startForkServer, type ServerProcess } from '../lib/processes.js';
+import { startChariot, startForkServer, startQuickjsServer, type ServerProcess } from '../lib/processes.js';
 import type { Profile } from '../lib/profile.js';
 import { TRIVIAL } from '../lib/programs.js';
 
-export const THROUGHPUT_TARGETS = ['chariotSync', 'chariotAsync', 'forkServer', 'rawIsolate'] as const;
+export const THROUGHPUT_TARGETS = ['chariotSync', 'chariotAsync', 'forkServer', 'quickjs', 'rawIsolate'] as const;
 export type ThroughputTarget = (typeof THROUGHPUT_TARGETS)[number];
 
 /** Ours divided by a baseline: above 1 means more requests/s, or a longer latency. */
@@ -36,8 +38,8 @@ export interface ThroughputLevel {
   readonly targets: Readonly<Record<ThroughputTarget, LoadResult>> & { readonly chariotAgainst: LoadResult | null };
   readonly ratios: {
     /** vsAgainst: this checkout's build / the other one (null without --against). */
-    readonly chariotSync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison; readonly vsAgainst: Comparison | null };
-    readonly chariotAsync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison };
+    readonly chariotSync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison; readonly vsQuickjs: Comparison; readonly vsAgainst: Comparison | null };
+    readonly chariotAsync: { readonly vsRawIsolate: Comparison; readonly vsForkServer: Comparison; readonly vsQuickjs: Comparison };
   };
 }
 
@@ -93,8 +95,8 @@ export async function runThroughput(profile: Profile, log: (line: string) => voi
     const chariotHttp = await client(startChariot(serverEnv));
     const otherHttp = against === null ? null : await client(startChariot(serverEnv, { build: against }));
     const forkHttp = await client(startForkServer({ FORK_USERS: users.env }));
+    const quickjsHttp = await client(startQuickjsServer({ QUICKJS_THREADS: String(threads), QUICKJS_USERS: users.env }));
     const chariotCookies = await loginUsers(chariotHttp, users.names);
-    const forkCookies = await loginUsers(forkHttp, users.names);
     const againstOperation = otherHttp === null ? null : execute(otherHttp, await loginUsers(otherHttp, users.names));
     const operations: Record<ThroughputTarget, Operation> = {
       chariotSync: execute(chariotHttp, chariotCookies),
@@ -107,11 +109,8 @@ export async function runThroughput(profile: Profile, log: (line: string) => voi
         if (stream.status !== 200) return `logs-${stream.status}`;
         return stream.text.includes('event: done\ndata: {"status":"completed"}') ? undefined : 'bad-result';
       },
-      async forkServer(worker) {
-        const answer = await forkHttp.post('/api/execute', { program: TRIVIAL }, forkCookies[worker % USERS]!);
-        if (answer.status !== 200) return String(answer.status);
-        return answer.text.includes('"result":3') ? undefined : 'bad-result';
-      },
+      forkServer: execute(forkHttp, await loginUsers(forkHttp, users.names)),
+      quickjs: execute(quickjsHttp, await loginUsers(quickjsHttp, users.names)),
       async rawIsolate() {
         return (await raw.run({ kind: 'isolate', source: TRIVIAL })) === 3 ? undefined : 'bad-result';
       },
@@ -137,9 +136,14 @@ export async function runThroughput(profile: Profile, log: (line: string) => voi
           chariotSync: {
             vsRawIsolate: compare(results.chariotSync, results.rawIsolate),
             vsForkServer: compare(results.chariotSync, results.forkServer),
+            vsQuickjs: compare(results.chariotSync, results.quickjs),
             vsAgainst: againstResult === null ? null : compare(results.chariotSync, againstResult),
           },
-          chariotAsync: { vsRawIsolate: compare(results.chariotAsync, results.rawIsolate), vsForkServer: compare(results.chariotAsync, results.forkServer) },
+          chariotAsync: {
+            vsRawIsolate: compare(results.chariotAsync, results.rawIsolate),
+            vsForkServer: compare(results.chariotAsync, results.forkServer),
+            vsQuickjs: compare(results.chariotAsync, results.quickjs),
+          },
         },
       });
     }

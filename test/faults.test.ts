@@ -2,6 +2,7 @@
 // record) and is replaced; so is one that stops responding, and its slots are free again; a
 // client that goes away mid-stream or mid-request leaves no subscriber or listener behind.
 import { expect } from 'chai';
+import type { Worker } from 'node:worker_threads';
 import type { Execution } from '../src/execution.js';
 import type { RunningServer } from '../src/server.js';
 import type { CrashKind } from '../worker/protocol.js';
@@ -10,6 +11,7 @@ import { within } from './helpers/adversary.js';
 import { asObject, expectLogEntries } from './helpers/expectations.js';
 import { doneStatus, expectUnfinishedWith, getResult, submit } from './helpers/executions.js';
 import { loginAs, startTestServer } from './helpers/server.js';
+import type { SseEvent } from './helpers/sse.js';
 
 /** Listeners an execution holds for its subscribers and waiting requests. */
 function listeners(execution: Execution): { appended: number; end: number; progress: number } {
@@ -157,6 +159,28 @@ async function expectCapacity(client: Client, slots: number): Promise<void> {
   }, 'the pool to be idle');
 }
 
+/**
+ * The execution `id`, sent to a thread before it was found to have stopped responding and
+ * never begun there, ran on another: its stream ended `completed`, with 2 and its one entry.
+ */
+async function expectMoved(client: Client, id: string, events: readonly SseEvent[]): Promise<void> {
+  expect(doneStatus(events)).to.equal('completed');
+  const res = await getResult(client, id);
+  expect(res.status, res.text).to.equal(200);
+  const moved = asObject(res.body);
+  expect(moved).to.deep.include({ status: 'completed', result: { value: 2, type: 'number' } });
+  expectLogEntries(moved.logs, [{ level: 'INFO', message: 'moved' }]);
+}
+
+/** /healthz counts the one lost thread, and a new thread took the place of `lost`. */
+async function expectReplaced(server: RunningServer, client: Client, lost: Worker | undefined): Promise<void> {
+  const health = await client.json('GET', '/healthz');
+  expect(health.status, health.text).to.equal(200);
+  expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0 });
+  expect(server.manager.workers).to.have.length(1);
+  expect(server.manager.workers[0]).to.not.equal(lost);
+}
+
 describe('faults: a worker thread that stops responding is replaced', () => {
   let server: RunningServer;
 
@@ -193,18 +217,8 @@ describe('faults: a worker thread that stops responding is replaced', () => {
     });
     expectLogEntries(frozenResult.logs, [{ level: 'INFO', message: 'asleep' }]);
 
-    expect(doneStatus(await strandedStream.untilDone())).to.equal('completed');
-    const strandedResult = await getResult(bob, stranded);
-    expect(strandedResult.status, strandedResult.text).to.equal(200);
-    const moved = asObject(strandedResult.body);
-    expect(moved).to.deep.include({ status: 'completed', result: { value: 2, type: 'number' } });
-    expectLogEntries(moved.logs, [{ level: 'INFO', message: 'moved' }]);
-
-    const health = await alice.json('GET', '/healthz');
-    expect(health.status, health.text).to.equal(200);
-    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0 });
-    expect(server.manager.workers).to.have.length(1);
-    expect(server.manager.workers[0]).to.not.equal(thread);
+    await expectMoved(bob, stranded, await strandedStream.untilDone());
+    await expectReplaced(server, alice, thread);
 
     await expectCapacity(alice, 2);
     const after = await bob.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
@@ -248,18 +262,8 @@ describe('faults: a worker thread that stops answering the heartbeat', () => {
     expect(lost).to.deep.include({ status: 'error', error: 'The worker thread running this execution stopped responding and was replaced' });
     expectLogEntries(lost.logs, [{ level: 'INFO', message: 'asleep' }]);
 
-    expect(doneStatus(await within(8000, waitingStream.untilDone(), 'the moved execution'))).to.equal('completed');
-    const waitingResult = await getResult(bob, waiting);
-    expect(waitingResult.status, waitingResult.text).to.equal(200);
-    const moved = asObject(waitingResult.body);
-    expect(moved).to.deep.include({ status: 'completed', result: { value: 2, type: 'number' } });
-    expectLogEntries(moved.logs, [{ level: 'INFO', message: 'moved' }]);
-
-    const health = await carol.json('GET', '/healthz');
-    expect(health.status, health.text).to.equal(200);
-    expect(health.body).to.eql({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0 });
-    expect(server.manager.workers).to.have.length(1);
-    expect(server.manager.workers[0]).to.not.equal(thread);
+    await expectMoved(bob, waiting, await within(8000, waitingStream.untilDone(), 'the moved execution'));
+    await expectReplaced(server, carol, thread);
     const after = await carol.json('POST', '/api/execute', { program: 'logPrint("fresh"); 2+2' });
     expect(after.status, after.text).to.equal(200);
     expect(asObject(after.body)).to.deep.include({ result: 4, type: 'number' });

@@ -3,19 +3,11 @@
 // result or the error, and exits. The process boundary is the isolation; the parent's
 // timeout (SIGKILL) is the time limit, since nothing inside can stop a synchronous loop.
 
-// Types only (erased when compiled): the child loads no module of the front.
+// Types only from the front (erased when compiled): the child loads none of its code.
 import type { ExecutionReply, LogEntry } from './minimal-front.js';
+import { show } from './show-value.js';
 
 const logs: LogEntry[] = [];
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 function logger(level: string) {
   return (...args: unknown[]): void => {

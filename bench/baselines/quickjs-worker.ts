@@ -15,6 +15,7 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
 import type { ExecutionReply, LogEntry } from './minimal-front.js';
+import { show } from './show-value.js';
 
 /** chariot-exec's defaults: 10 s of CPU (here wall time of a thread that does nothing else), 128 MiB of heap. */
 const TIMEOUT_MS = 10_000;
@@ -29,16 +30,6 @@ const STACK_LIMIT_BYTES = 1024 * 1024;
 
 // The release build of the synchronous variant: the fastest and smallest, and the default of getQuickJS().
 let quickjs: QuickJSWASMModule = await newQuickJSWASMModule(RELEASE_SYNC);
-
-/** A logged value as text: strings as they are, other values as JSON where they can be. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 /** logPrint and console.{log,info,warn,error,debug}, collecting entries into `logs`. */
 function installLogging(context: QuickJSContext, logs: LogEntry[]): void {

@@ -87,6 +87,14 @@ describe('the sandbox', () => {
     expect(await valueOf(alice, '[typeof leak, typeof [].evil, JSON.stringify({ a: 1 })]')).to.eql(['undefined', 'undefined', '{"a":1}']);
   });
 
+  it('gives a fresh context also when it was made ahead, while the isolate waited between two executions of its user', async () => {
+    expect(await valueOf(alice, 'globalThis.early = 1; Object.prototype.planted = 2; "set"')).to.equal('set');
+    // Long enough for the worker to make the kept isolate's next context in an idle turn.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await valueOf(alice, '[typeof early, typeof ({}).planted, Object.keys(globalThis).length]')).to.eql(['undefined', 'undefined', 0]);
+    expect(await valueOf(alice, 'typeof early')).to.equal('undefined');
+  });
+
   it("keeps one user's globals from another user", async () => {
     const bob = await server.login('bob');
     const id = await submit(alice, 'globalThis.secret = "alice"; logPrint("set"); await sleep(500); typeof secret');

@@ -28,6 +28,11 @@ export interface Config {
   readonly tasksPerThread: number;
   /** Spare isolates each worker thread keeps warm for the next executions. Default 2. */
   readonly spareIsolates: number;
+  /**
+   * An isolate kept for its user is disposed after this long without an execution, and the main
+   * thread collects its heap once none has run for as long (docs/API.md "Memory after load"). Default 15 s.
+   */
+  readonly isolateIdleMs: number;
   /** Executions waiting for a slot before the server answers 503. Default 1000. */
   readonly maxQueue: number;
   /** Unfinished executions per user before the server answers 429. Default 64. */
@@ -155,6 +160,7 @@ export const DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   tasksPerThread: 64,
   spareIsolates: 2,
+  isolateIdleMs: 15_000,
   maxQueue: 1000,
   maxPerUser: 64,
   maxStreamsPerUser: 64,
@@ -201,6 +207,7 @@ export const RANGES = Object.freeze({
   CHARIOT_THREADS: [1, 256],
   CHARIOT_TASKS_PER_THREAD: [1, 10_000],
   CHARIOT_SPARE_ISOLATES: [0, 64],
+  CHARIOT_ISOLATE_IDLE_MS: [1000, DAY_MS],
   CHARIOT_MAX_QUEUE: [0, 1_000_000],
   CHARIOT_MAX_PER_USER: [1, 100_000],
   CHARIOT_MAX_STREAMS_PER_USER: [1, 100_000],
@@ -398,6 +405,7 @@ export function loadConfig(env: Env = process.env): Config {
     threads,
     tasksPerThread: integer(env, 'CHARIOT_TASKS_PER_THREAD', DEFAULTS.tasksPerThread),
     spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates),
+    isolateIdleMs: integer(env, 'CHARIOT_ISOLATE_IDLE_MS', DEFAULTS.isolateIdleMs),
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser),
     maxStreamsPerUser: integer(env, 'CHARIOT_MAX_STREAMS_PER_USER', DEFAULTS.maxStreamsPerUser),

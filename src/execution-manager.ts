@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { AlreadyFinishedError, ExecutionNotFoundError, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
+import { IdleCollector } from './idle-collector.js';
 import { LogBudget, type LogBudgetStats } from './log-budget.js';
 import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
@@ -58,6 +59,8 @@ export class ExecutionManager {
   readonly #unfinishedByOwner = new Map<string, number>();
   readonly #cancelRequested = new Set<string>();
   readonly #sweep: NodeJS.Timeout;
+  /** The main thread's collection after load (CHARIOT_ISOLATE_IDLE_MS without executions). */
+  readonly #idleCollector: IdleCollector;
   #closing: Promise<void> | undefined;
 
   constructor(config: Config, store: ExecutionStore) {
@@ -89,6 +92,12 @@ export class ExecutionManager {
       });
     }, interval);
     this.#sweep.unref();
+    this.#idleCollector = new IdleCollector(config.isolateIdleMs, () => this.#live.size > 0);
+  }
+
+  /** Memory-reducing collections of the main thread's heap after load, so far (test probe). */
+  get idleCollections(): number {
+    return this.#idleCollector.collections;
   }
 
   /** Fault injection for tests: the worker running this execution dies as if it crashed. */
@@ -185,6 +194,7 @@ export class ExecutionManager {
       if (this.#closing) throw new ShuttingDownError();
       // Workers report asynchronously, so the execution is in #live before its first message.
       this.#live.set(execution.id, execution);
+      this.#idleCollector.worked();
       this.#scheduler.submit(execution);
     } catch (error) {
       this.#live.delete(execution.id);
@@ -227,6 +237,7 @@ export class ExecutionManager {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#sweep);
+      this.#idleCollector.close();
       for (const execution of this.#scheduler.drain()) this.#finish(execution, { status: 'cancelled' });
       const running = [...this.#live.values()];
       for (const execution of running) this.#requestCancel(execution);

@@ -59,9 +59,10 @@ async function main(): Promise<void> {
   }
   if (missing === undefined) console.warn(permissions.UNGUARDED_WARNING);
   // Before the pool starts, so that it hears every worker say it listens.
-  if (config.testProbeChannel !== undefined) (await import('./test-probe.js')).answerProbes(config.testProbeChannel, config.threads);
+  const reportMain = config.testProbeChannel === undefined ? undefined : (await import('./test-probe.js')).answerProbes(config.testProbeChannel, config.threads);
   const { startServer } = await import('./server.js');
   const server = await startServer(config);
+  reportMain?.(() => server.manager.idleCollections);
   announce(config, server.url);
 
   let stopping = false;

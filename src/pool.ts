@@ -19,6 +19,8 @@ export interface PoolOptions {
   readonly memoryMb: number;
   /** Spare isolates each worker keeps warm, made off the request path. */
   readonly spareIsolates: number;
+  /** A kept isolate idle this long is disposed (CHARIOT_ISOLATE_IDLE_MS). */
+  readonly isolateIdleMs: number;
   /** Heap of all isolates together, in MiB; each worker gets an even share. */
   readonly sandboxMemoryMb: number;
   /** A thread that has not answered the heartbeat for this long is taken out of service (CHARIOT_THREAD_STALL_MS). */
@@ -107,6 +109,7 @@ export class WorkerPool {
       isolates: {
         memoryMb: options.memoryMb,
         spares: options.spareIsolates,
+        idleMs: options.isolateIdleMs,
         kept: options.tasksPerThread,
         budgetMb: Math.floor(options.sandboxMemoryMb / options.threads),
       },

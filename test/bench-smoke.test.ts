@@ -28,6 +28,9 @@ const RUNNING: Shape = { before: MEMORY, during: MEMORY, rssPerExecutionBytes: '
  * The whole JSON. `against`: run with --against (its fields are null otherwise);
  * `againstReadsSpares`: that build reads CHARIOT_SPARE_ISOLATES (its spare figures are null otherwise).
  */
+/** A server's resident memory over scenario 1 (read from /proc: these tests run on Linux). */
+const SERVER_MEMORY: Shape = { idleRssBytes: 'number', peakRssBytes: 'number', afterRssBytes: 'number', afterVsIdle: 'number' };
+
 const resultShape = (against: boolean, againstReadsSpares = false): { readonly [field: string]: Shape } => ({
   schemaVersion: 'number',
   profile: 'string',
@@ -52,6 +55,8 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
         chariotAsync: { vsRawIsolate: COMPARISON, vsForkServer: COMPARISON, vsQuickjs: COMPARISON },
       },
     }],
+    afterMs: 'number',
+    memory: against ? { chariot: SERVER_MEMORY, chariotAgainst: SERVER_MEMORY, forkServer: SERVER_MEMORY, quickjs: SERVER_MEMORY } : { chariot: SERVER_MEMORY, forkServer: SERVER_MEMORY, quickjs: SERVER_MEMORY },
   },
   logLatency: {
     entriesPerStream: 'number',
@@ -203,6 +208,8 @@ describe('npm run bench (smoke test, tiny profile)', function () {
     for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5', 'Scenario 6']) expect(table).to.include(heading);
     // The QuickJS baseline's rows and ratio columns, in scenarios 1 and 4.
     expect(table).to.include('quickjs-emscripten').and.to.include('vs quickjs').and.to.include('chariot vs quickjs');
+    // Each server's memory idle, at its peak and after the load, in scenario 1.
+    expect(table).to.include('resident memory').and.to.include('after / idle');
     expect(svg).to.match(/^<svg[\s\S]*<\/svg>$/);
   });
 

@@ -52,7 +52,7 @@ control.onmessage = (event) => {
   }
 };
 control.unref();
-if (config.probeChannel !== undefined) (await import('./probe.js')).answerProbes(config.probeChannel);
+if (config.probeChannel !== undefined) (await import('./probe.js')).answerProbes(config.probeChannel, () => sandbox.census);
 post({ kind: 'ready', threadId });
 
 /** Fault injection: how the worker stops once its isolates are disposed. */

@@ -7,9 +7,11 @@
 // Every running execution has an isolate of its own, so nothing that ends one execution (a
 // limit, a memory bomb, a cancel, a fatal V8 error) can touch another. Kept isolates are never
 // lent to another user. Past `kept`, the isolate idle the longest is disposed, and so is any
-// idle for IDLE_MS. The heap of all of them together is held to `budgetMb`: measured whenever
-// a call into one returns (overBudget), and made room for by disposing idle ones first.
+// idle for `idleMs`, found by a sweep every third of that, which also enters every idle isolate
+// for the tasks V8 left in it (IsolateHost.runPendingTasks). The heap of all of them together is held to `budgetMb`: measured whenever a call into one
+// returns (overBudget), and made room for by disposing idle ones first.
 import { IsolateHost, type CatastropheListener } from './isolate-host.js';
+import type { IsolateCensus } from './protocol.js';
 
 export interface IsolatePoolOptions {
   /** Heap limit of each isolate, in MiB. */
@@ -18,6 +20,8 @@ export interface IsolatePoolOptions {
   readonly spares: number;
   /** Isolates kept for their owners' next executions, at most, in this worker. */
   readonly kept: number;
+  /** A kept isolate idle this long is disposed (CHARIOT_ISOLATE_IDLE_MS). */
+  readonly idleMs: number;
   /** Heap of all this worker's isolates together, in MiB (its share of CHARIOT_SANDBOX_MEMORY_MB). */
   readonly budgetMb: number;
 }
@@ -25,9 +29,6 @@ export interface IsolatePoolOptions {
 /** Heap of an isolate, in bytes, at or under which it may serve its owner's next execution. */
 export const REUSE_HEAP_BYTES = 8 * 1024 * 1024;
 const MIB = 1024 * 1024;
-
-/** An isolate kept for its owner is disposed after this long without an execution. */
-const IDLE_MS = 60_000;
 
 export class IsolatePool {
   readonly #options: IsolatePoolOptions;
@@ -55,7 +56,7 @@ export class IsolatePool {
   constructor(options: IsolatePoolOptions, onCatastrophe: CatastropheListener) {
     this.#options = options;
     this.#onCatastrophe = onCatastrophe;
-    this.#sweep = setInterval(() => this.#disposeIdle(), IDLE_MS / 2);
+    this.#sweep = setInterval(() => this.#sweepIdle(), Math.ceil(options.idleMs / 3));
     this.#sweep.unref();
     this.#scheduleRefill();
   }
@@ -75,6 +76,11 @@ export class IsolatePool {
     }
     this.#busy.add(host);
     return host;
+  }
+
+  /** How many isolates it holds, by role. */
+  get census(): IsolateCensus {
+    return { busy: this.#busy.size, kept: this.#keptOrder.size, spares: this.#spares.length };
   }
 
   /**
@@ -214,10 +220,11 @@ export class IsolatePool {
     void host.settled().then(() => this.#retired.delete(host));
   }
 
-  #disposeIdle(): void {
+  #sweepIdle(): void {
     const now = Date.now();
     for (const host of [...this.#keptOrder]) {
-      if (host.idleFor(now) >= IDLE_MS) this.#evict(host);
+      if (host.idleFor(now) >= this.#options.idleMs) this.#evict(host);
     }
+    for (const host of [...this.#spares, ...this.#keptOrder]) host.runPendingTasks();
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BroadcastChannel, threadId, Worker } from 'node:worker_threads';
-import type { ProbeAttempts, ProbeMessage, ProbeOutcome } from './protocol.js';
+import type { IsolateCensus, ProbeAttempts, ProbeMessage, ProbeOutcome } from './protocol.js';
 
 /** dist/worker/probe.js → the app folder's package.json. */
 const INSIDE = new URL('../../package.json', import.meta.url);
@@ -45,13 +45,17 @@ export function attemptForbidden(): ProbeAttempts {
   };
 }
 
-/** Listens on the probe channel, says so, and answers every probe with this thread's attempts. */
-export function answerProbes(channelName: string): void {
+/**
+ * Listens on the probe channel, says so, and answers every probe with this thread's attempts,
+ * and every census with `census()`, this thread's isolates by role.
+ */
+export function answerProbes(channelName: string, census: () => IsolateCensus): void {
   const channel = new BroadcastChannel(channelName);
   const post = (message: ProbeMessage): void => channel.postMessage(message);
   channel.onmessage = (event) => {
     const message = (event as { data: ProbeMessage }).data;
     if (message.kind === 'probe') post({ kind: 'probe-result', id: message.id, threadId, attempts: attemptForbidden() });
+    if (message.kind === 'census') post({ kind: 'census-result', id: message.id, threadId, isolates: census() });
   };
   channel.unref();
   post({ kind: 'probe-ready', threadId });

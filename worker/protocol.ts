@@ -119,11 +119,22 @@ export interface WorkerConfig {
     readonly memoryMb: number;
     /** Spare isolates kept warm (CHARIOT_SPARE_ISOLATES). */
     readonly spares: number;
+    /** A kept isolate idle this long is disposed (CHARIOT_ISOLATE_IDLE_MS). */
+    readonly idleMs: number;
     /** Isolates kept for their owners' next executions, at most (CHARIOT_TASKS_PER_THREAD). */
     readonly kept: number;
     /** This thread's share of CHARIOT_SANDBOX_MEMORY_MB: the heap of all its isolates, in MiB. */
     readonly budgetMb: number;
   };
+}
+
+/** The isolates of one worker thread by role (worker/isolate-pool.ts), for the test probe. */
+export interface IsolateCensus {
+  /** Serving an execution now. */
+  readonly busy: number;
+  /** Kept for their users' next executions. */
+  readonly kept: number;
+  readonly spares: number;
 }
 
 /**
@@ -156,4 +167,7 @@ export type ProbeMessage =
   | { readonly kind: 'probe-ready'; readonly threadId: number }
   /** The main thread asks every worker to make its attempts. */
   | { readonly kind: 'probe'; readonly id: number }
-  | { readonly kind: 'probe-result'; readonly id: number; readonly threadId: number; readonly attempts: ProbeAttempts };
+  | { readonly kind: 'probe-result'; readonly id: number; readonly threadId: number; readonly attempts: ProbeAttempts }
+  /** The main thread asks every worker for its isolates by role. */
+  | { readonly kind: 'census'; readonly id: number }
+  | { readonly kind: 'census-result'; readonly id: number; readonly threadId: number; readonly isolates: IsolateCensus };

@@ -7,7 +7,7 @@
 // until the process ends. A thread that holds one can never stop (isolated-vm waits for the
 // isolate when the thread exits), so the listener is told.
 import { IsolatePool, type IsolatePoolOptions } from './isolate-pool.js';
-import type { ExecTask, Outcome } from './protocol.js';
+import type { ExecTask, IsolateCensus, Outcome } from './protocol.js';
 import { Run, type OutputSink, type RunHooks } from './run.js';
 
 export type { OutputSink };
@@ -54,6 +54,11 @@ export class Sandbox {
   }
 
   /** Isolates of this worker quarantined so far. */
+  /** The isolates by role (the test probe's census). */
+  get census(): IsolateCensus {
+    return this.#isolates.census;
+  }
+
   get quarantines(): number {
     return this.#quarantines;
   }

@@ -13,6 +13,8 @@ export interface Profile {
     readonly durationMs: number;
     /** The raw-isolate baseline is cheap per request; it needs less time for stable figures. */
     readonly rawDurationMs: number;
+    /** After the last level, the wait before each server's resident memory is read again ("a minute after"). */
+    readonly afterMs: number;
   };
   readonly logLatency: {
     /** Concurrent executions, each with one subscriber. */
@@ -63,7 +65,7 @@ export interface Profile {
 
 const QUICK: Profile = {
   name: 'quick',
-  throughput: { levels: [1, 4, 16, 64], warmupMs: 500, durationMs: 3000, rawDurationMs: 2000 },
+  throughput: { levels: [1, 4, 16, 64], warmupMs: 500, durationMs: 3000, rawDurationMs: 2000, afterMs: 60_000 },
   logLatency: { streams: [1, 100, 1000], entries: 10, intervalMs: 200 },
   fanOut: { subscribers: [1000, 2000], entries: 20, intervalMs: 50 },
   cpu: { fibN: 30, jobs: 48, rounds: 3 },
@@ -74,7 +76,7 @@ const QUICK: Profile = {
 const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   tiny: {
     name: 'tiny',
-    throughput: { levels: [2], warmupMs: 100, durationMs: 300, rawDurationMs: 200 },
+    throughput: { levels: [2], warmupMs: 100, durationMs: 300, rawDurationMs: 200, afterMs: 200 },
     logLatency: { streams: [1, 3], entries: 3, intervalMs: 50 },
     fanOut: { subscribers: [10], entries: 3, intervalMs: 50 },
     cpu: { fibN: 20, jobs: 4, rounds: 1 },
@@ -84,7 +86,7 @@ const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   quick: QUICK,
   full: {
     name: 'full',
-    throughput: { levels: [1, 2, 4, 8, 16, 32, 64, 128], warmupMs: 2000, durationMs: 10_000, rawDurationMs: 5000 },
+    throughput: { levels: [1, 2, 4, 8, 16, 32, 64, 128], warmupMs: 2000, durationMs: 10_000, rawDurationMs: 5000, afterMs: 60_000 },
     logLatency: { streams: [1, 100, 1000], entries: 50, intervalMs: 200 },
     fanOut: { subscribers: [1000, 2000], entries: 100, intervalMs: 50 },
     cpu: { fibN: 32, jobs: 48, rounds: 3 },

@@ -30,7 +30,20 @@ function throughput(result: NonNullable<BenchResult['throughput']>): string {
   }));
   const headers = ['concurrency', 'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'failed', 'vs raw isolate', 'vs fork server', 'vs quickjs'];
   return `Scenario 1: trivial executions (\`${result.program}\`), closed loop; latency in ms; ratios are req/s / p50 latency\n`
-    + table(result.against === null ? headers : [...headers, `vs ${result.against}`], rows);
+    + table(result.against === null ? headers : [...headers, `vs ${result.against}`], rows)
+    + serverMemory(result);
+}
+
+const SERVER_NAMES = { chariot: 'chariot-exec', chariotAgainst: 'chariot (--against)', forkServer: 'fork per execution', quickjs: 'quickjs-emscripten' } as const;
+
+function serverMemory(result: NonNullable<BenchResult['throughput']>): string {
+  if (result.memory === null) return '\nServer resident memory: not read (no /proc here)\n';
+  const rows = Object.entries(result.memory).map(([target, figures]) => [
+    target === 'chariotAgainst' ? `${result.against ?? 'other build'}` : SERVER_NAMES[target as keyof typeof SERVER_NAMES],
+    fixed(figures.idleRssBytes / MIB), fixed(figures.peakRssBytes / MIB), fixed(figures.afterRssBytes / MIB), times(figures.afterVsIdle),
+  ]);
+  return `\nServer resident memory (MiB, no collection forced): idle before the first level, peak (high-water mark), ${result.afterMs / 1000} s after the last level\n`
+    + table(['server', 'idle', 'peak', 'after', 'after / idle'], rows);
 }
 
 function logLatency(result: NonNullable<BenchResult['logLatency']>): string {

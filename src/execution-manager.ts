@@ -41,6 +41,15 @@ function workerFailure(error: unknown): string {
   return `The worker thread running this execution stopped: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+/**
+ * A new execution id (a UUID) as a flat string. randomUUID() builds its string out of pieces,
+ * and V8 keeps the pieces: 490 bytes of heap against 68 for the same 36 characters flattened,
+ * held by every execution for its retention time.
+ */
+function executionId(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
+}
+
 export class ExecutionManager {
   readonly #config: Config;
   readonly #limits: ExecutionLimits;
@@ -175,7 +184,7 @@ export class ExecutionManager {
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
     this.#logBudget.assertRoom(owner);
     this.#scheduler.assertRoom();
-    const execution = new Execution(randomUUID(), owner, program, {
+    const execution = new Execution(executionId(), owner, program, {
       capacity: this.#config.logBuffer,
       lagBudget: this.#config.sseLagBudget,
       account: this.#logBudget.open(owner),

@@ -65,8 +65,11 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   #floor = 1;
   /** entryBytes() of the entries in the ring. */
   #ringBytes = 0;
-  /** Readers that entries are kept for past the ring; LogReader adds and removes itself. */
-  readonly #holders = new Set<LogReader>();
+  /**
+   * Readers that entries are kept for past the ring; LogReader adds and removes itself. Made with
+   * the first reader: most executions end without one, and an empty Set is 160 bytes kept.
+   */
+  #holders: Set<LogReader> | undefined;
   /**
    * The tail: entries evicted from the ring that a holder has not passed, seqs
    * `firstSeq - heldEntries` .. `firstSeq - 1`, from index `#tailHead` on; `#tailBytes[i]` is
@@ -136,7 +139,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
 
   /** Readers that entries are kept for now. */
   get holders(): number {
-    return this.#holders.size;
+    return this.#holders?.size ?? 0;
   }
 
   /** Seq of the oldest entry kept, in the tail or the ring. */
@@ -220,7 +223,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
    */
   reader(after: number): LogReader {
     this.#access ??= {
-      holders: this.#holders,
+      holders: (this.#holders = new Set<LogReader>()),
       read: (cursor, holding, max, through) => this.#read(cursor, holding ? this.heldFrom : this.firstSeq, max, through),
       passedTail: () => this.#trimSoon(),
       released: () => void this.#trim(),
@@ -275,7 +278,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   /** Releases every holder that is more than the budget behind the ring, then trims. */
   #enforceBudget(): void {
     const end = this.#tailBytes.at(-1)!;
-    for (const reader of this.#holders) {
+    for (const reader of this.#holders ?? []) {
       if (end - this.#bytesThrough(reader.cursor) > this.#lagBudget) reader.release();
     }
     this.#trim();
@@ -284,7 +287,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   /** Drops the tail's entries that every holder has passed; returns the lowest holder cursor (Infinity without holders). */
   #trim(): number {
     let needed = Number.POSITIVE_INFINITY;
-    for (const reader of this.#holders) needed = Math.min(needed, reader.cursor);
+    for (const reader of this.#holders ?? []) needed = Math.min(needed, reader.cursor);
     const drop = Math.min(this.heldEntries, needed - this.heldFrom + 1);
     if (drop > 0) {
       this.#dropTail(drop);

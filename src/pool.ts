@@ -106,6 +106,7 @@ export class WorkerPool {
     this.#workerData = {
       controlChannel: `chariot-control-${randomUUID()}`,
       probeChannel: options.testProbeChannel,
+      contextLock: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
       isolates: {
         memoryMb: options.memoryMb,
         spares: options.spareIsolates,

@@ -89,6 +89,7 @@ export function install(
   const mapDelete = Map.prototype.delete;
   const slice = String.prototype.slice;
   const defineProperty = Object.defineProperty;
+  const objectHasOwn = Object.hasOwn;
   const entriesOf = Object.entries;
   const TypeErrorClass = TypeError;
   const SyntaxErrorClass = SyntaxError;
@@ -302,6 +303,10 @@ export function install(
   // One that spun held its isolate for good, and the worker thread that next called into it.
   // Nothing a program leaves behind may run then: there is none. (WeakRef stays: it calls nothing.)
   delete global.FinalizationRegistry;
+  // V8 gives a context made while its --expose-gc flag is on a gc() that cannot be deleted.
+  // Every context is made holding the lock that taking a thread's own gc() holds
+  // (worker/context-lock.ts), so none has it; one that did would not run a program.
+  if (objectHasOwn(global, 'gc')) throw new Error("this context has V8's gc(): it was made while the --expose-gc flag was on");
   if (options.walkGuards) guardWalks();
 
   // Held only until the program has run; the program never sees them.

@@ -12,9 +12,8 @@
 //
 // Everything about one execution travels over the same port, in order, so the main thread
 // sees its last log entry before its end. The task itself resolves with nothing.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import { collectHeap } from './heap.js';
 import { OutputRelay } from './output.js';
 import { Sandbox } from './sandbox.js';
 import type { ControlMessage, CrashKind, ExecTask, TaskResult, WorkerConfig, WorkerMessage } from './protocol.js';
@@ -29,7 +28,9 @@ permission?.drop('addon');
 permission?.drop('worker');
 
 const config = workerData as WorkerConfig;
-const sandbox = new Sandbox(config.isolates, (message, count) => post({ kind: 'quarantined', threadId, count, message }));
+// Once its kept isolates are gone after load (CHARIOT_ISOLATE_IDLE_MS), the thread collects its
+// own heap: nothing else would while it is idle (docs/API.md "Memory after load").
+const sandbox = new Sandbox(config.isolates, (message, count) => post({ kind: 'quarantined', threadId, count, message }), collectHeap);
 
 const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {
@@ -74,19 +75,11 @@ const FAULTS: Readonly<Record<CrashKind, () => void>> = {
  * them. A thread's exit runs one more garbage collection after isolated-vm has let go of the
  * thread (on Node 26 from V8's CppHeap::StartDetachingIsolate), and a handle collected then
  * aborts the process: "IsolateEnvironment::GetCurrent(): Assertion `environment != nullptr'
- * failed" in ClassHandle::WeakCallback (Node 24 and 26, after many executions: main.test.ts). Called only once this
- * thread's isolates are disposed, before it stops; V8's flag is on only for the moment it takes
- * to get its gc function (a context made meanwhile, in any thread, would have `gc` as a global).
+ * failed" in ClassHandle::WeakCallback (Node 24 and 26, after many executions: main.test.ts).
+ * Called only once this thread's isolates are disposed, before it stops.
  */
 function collectHandles(): void {
-  // The flag is the process's: another thread closing at the same moment may switch it off
-  // between the two calls, so a few tries.
-  for (let tries = 0; tries < 10; tries++) {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
-    setFlagsFromString('--no-expose-gc');
-    if (gc !== undefined) return gc();
-  }
+  collectHeap();
 }
 
 function post(message: WorkerMessage): void {

@@ -4,6 +4,7 @@
 // executions may have it again (isolate-pool.ts decides when).
 import ivm from 'isolated-vm';
 import { BOOTSTRAP_SOURCE } from './bootstrap.js';
+import { holdingContextLock } from './context-lock.js';
 import { PREPARER_SOURCE, type PreparedProgram } from './program.js';
 
 /** Told when isolated-vm reports a fatal V8 error in the isolate, or a call never returned. */
@@ -32,7 +33,8 @@ export class IsolateHost {
     this.#onCatastrophe = onCatastrophe;
     // Without onCatastrophicError, a fatal V8 error inside the isolate aborts the whole process.
     // With it, isolated-vm parks the isolate's thread for good instead and calls us back.
-    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (message) => this.#onCatastrophe(this, message) });
+    // Every isolate and context of the process is made holding the context lock (context-lock.ts).
+    this.isolate = holdingContextLock(() => new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (message) => this.#onCatastrophe(this, message) }));
     this.#bootstrap = this.isolate.compileScriptSync(BOOTSTRAP_SOURCE);
   }
 
@@ -48,7 +50,7 @@ export class IsolateHost {
   async prepare(original: string, timeout: number): Promise<PreparedProgram> {
     if (this.#preparer === undefined) {
       const script = await this.isolate.compileScript(PREPARER_SOURCE);
-      const context = await this.isolate.createContext();
+      const context = this.#newContext();
       this.#preparer = await script.run(context, { reference: true, timeout }) as ivm.Reference<(original: string) => PreparedProgram>;
       script.release();
     }
@@ -62,7 +64,7 @@ export class IsolateHost {
    */
   prepareContext(): boolean {
     if (this.#ready !== undefined || this.#busy || !this.usable) return false;
-    this.#ready = this.isolate.createContextSync();
+    this.#ready = this.#newContext();
     return true;
   }
 
@@ -70,7 +72,11 @@ export class IsolateHost {
   takeContext(): ivm.Context {
     const ready = this.#ready;
     this.#ready = undefined;
-    return ready ?? this.isolate.createContextSync();
+    return ready ?? this.#newContext();
+  }
+
+  #newContext(): ivm.Context {
+    return holdingContextLock(() => this.isolate.createContextSync());
   }
 
   /** The user whose executions this isolate serves; undefined while it is a spare. */

@@ -8,7 +8,8 @@
 // limit, a memory bomb, a cancel, a fatal V8 error) can touch another. Kept isolates are never
 // lent to another user. Past `kept`, the isolate idle the longest is disposed, and so is any
 // idle for `idleMs`, found by a sweep every third of that, which also enters every idle isolate
-// for the tasks V8 left in it (IsolateHost.runPendingTasks). The heap of all of them together is held to `budgetMb`: measured whenever a call into one
+// for the tasks V8 left in it (IsolateHost.runPendingTasks); the first sweep that then finds none
+// kept and none busy, after executions ran, tells `onQuiet` (the thread collects its heap). The heap of all of them together is held to `budgetMb`: measured whenever a call into one
 // returns (overBudget), and made room for by disposing idle ones first.
 import { IsolateHost, type CatastropheListener } from './isolate-host.js';
 import type { IsolateCensus } from './protocol.js';
@@ -51,11 +52,19 @@ export class IsolatePool {
   readonly #unprepared = new Set<IsolateHost>();
   #prepare: NodeJS.Immediate | undefined;
   #closed = false;
+  readonly #onQuiet: () => void;
+  /** An isolate was taken since the pool was last found quiet. */
+  #takenSinceQuiet = false;
+  #quiets = 0;
 
-  /** `onCatastrophe` hears of each isolate parked by a fatal error, once. */
-  constructor(options: IsolatePoolOptions, onCatastrophe: CatastropheListener) {
+  /**
+   * `onCatastrophe` hears of each isolate parked by a fatal error, once; `onQuiet`, of each sweep
+   * that finds no isolate kept, busy or still settling after some were taken since the last one.
+   */
+  constructor(options: IsolatePoolOptions, onCatastrophe: CatastropheListener, onQuiet: () => void = () => undefined) {
     this.#options = options;
     this.#onCatastrophe = onCatastrophe;
+    this.#onQuiet = onQuiet;
     this.#sweep = setInterval(() => this.#sweepIdle(), Math.ceil(options.idleMs / 3));
     this.#sweep.unref();
     this.#scheduleRefill();
@@ -75,12 +84,13 @@ export class IsolatePool {
       host = this.#create(memoryMb);
     }
     this.#busy.add(host);
+    this.#takenSinceQuiet = true;
     return host;
   }
 
-  /** How many isolates it holds, by role. */
+  /** How many isolates it holds, by role, and how many times it was found quiet. */
   get census(): IsolateCensus {
-    return { busy: this.#busy.size, kept: this.#keptOrder.size, spares: this.#spares.length };
+    return { busy: this.#busy.size, kept: this.#keptOrder.size, spares: this.#spares.length, quiets: this.#quiets };
   }
 
   /**
@@ -226,5 +236,9 @@ export class IsolatePool {
       if (host.idleFor(now) >= this.#options.idleMs) this.#evict(host);
     }
     for (const host of [...this.#spares, ...this.#keptOrder]) host.runPendingTasks();
+    if (!this.#takenSinceQuiet || this.#busy.size > 0 || this.#keptOrder.size > 0 || this.#retired.size > 0) return;
+    this.#takenSinceQuiet = false;
+    this.#quiets += 1;
+    this.#onQuiet();
   }
 }

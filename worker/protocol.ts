@@ -113,6 +113,8 @@ export interface WorkerConfig {
    * the worker loads worker/probe.ts; unset (always in production), nothing of it exists.
    */
   readonly probeChannel: string | undefined;
+  /** The process's context lock (context-lock.ts): one Int32 shared by every worker thread. */
+  readonly contextLock: SharedArrayBuffer;
   /** What the worker's isolates are made with and how many it keeps (worker/isolate-pool.ts). */
   readonly isolates: {
     /** Heap limit of each isolate, in MiB (CHARIOT_MEMORY_MB). */
@@ -135,6 +137,8 @@ export interface IsolateCensus {
   /** Kept for their users' next executions. */
   readonly kept: number;
   readonly spares: number;
+  /** Sweeps that found none kept or busy after executions ran: each collected the thread's heap. */
+  readonly quiets: number;
 }
 
 /**

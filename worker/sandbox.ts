@@ -22,12 +22,13 @@ export class Sandbox {
   readonly #onQuarantine: QuarantineListener;
   #quarantines = 0;
 
-  constructor(options: IsolatePoolOptions, onQuarantine: QuarantineListener) {
+  /** `onQuiet`: the isolates were found with none kept or busy after executions ran (IsolatePool). */
+  constructor(options: IsolatePoolOptions, onQuarantine: QuarantineListener, onQuiet?: () => void) {
     this.#onQuarantine = onQuarantine;
     this.#isolates = new IsolatePool(options, (_host, message) => {
       this.#quarantines += 1;
       this.#onQuarantine(message, this.#quarantines);
-    });
+    }, onQuiet);
     const isolates = this.#isolates;
     this.#hooks = {
       finished: (host, clean) => isolates.giveBack(host, clean),

@@ -30,7 +30,7 @@ permission?.drop('worker');
 const config = workerData as WorkerConfig;
 // Once its kept isolates are gone after load (CHARIOT_ISOLATE_IDLE_MS), the thread collects its
 // own heap: nothing else would while it is idle (docs/API.md "Memory after load").
-const sandbox = new Sandbox(config.isolates, (message, count) => post({ kind: 'quarantined', threadId, count, message }), collectHeap);
+const sandbox = new Sandbox(config.isolates, (message, count) => post({ kind: 'quarantined', threadId, count, message }), () => collectHeap());
 
 const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {
@@ -79,7 +79,7 @@ const FAULTS: Readonly<Record<CrashKind, () => void>> = {
  * Called only once this thread's isolates are disposed, before it stops.
  */
 function collectHandles(): void {
-  collectHeap();
+  collectHeap(true);
 }
 
 function post(message: WorkerMessage): void {

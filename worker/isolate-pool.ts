@@ -8,8 +8,9 @@
 // limit, a memory bomb, a cancel, a fatal V8 error) can touch another. Kept isolates are never
 // lent to another user. Past `kept`, the isolate idle the longest is disposed, and so is any
 // idle for `idleMs`, found by a sweep every third of that, which also enters every idle isolate
-// for the tasks V8 left in it (IsolateHost.runPendingTasks); the first sweep that then finds none
-// kept and none busy, after executions ran, tells `onQuiet` (the thread collects its heap). The heap of all of them together is held to `budgetMb`: measured whenever a call into one
+// for the tasks V8 left in it (IsolateHost.runPendingTasks); the first sweep that then finds
+// none kept and none busy, after executions ran, tells `onQuiet` (the thread collects its heap).
+// The heap of all of them together is held to `budgetMb`: measured whenever a call into one
 // returns (overBudget), and made room for by disposing idle ones first.
 import { IsolateHost, type CatastropheListener } from './isolate-host.js';
 import type { IsolateCensus } from './protocol.js';

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { contextLockBuffer } from '../worker/context-lock.js';
 import type { ControlMessage, CrashKind, ExecTask, ExecutionMessage, TaskResult, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
 
 export interface PoolOptions {
@@ -106,7 +107,7 @@ export class WorkerPool {
     this.#workerData = {
       controlChannel: `chariot-control-${randomUUID()}`,
       probeChannel: options.testProbeChannel,
-      contextLock: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
+      contextLock: contextLockBuffer(),
       isolates: {
         memoryMb: options.memoryMb,
         spares: options.spareIsolates,

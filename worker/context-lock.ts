@@ -1,6 +1,6 @@
 // One lock for the whole process, in a SharedArrayBuffer word that every worker thread gets
 // (WorkerConfig.contextLock), between the threads that make isolates and contexts and a thread
-// that switches V8's --expose-gc flag on to take its own gc() (heap.ts). The flag is the
+// that switches V8's --expose-gc flag on to take its own gc() (heap.ts, src/heap.ts). The flag is the
 // process's, and a context made while it is on gets a `gc` global that cannot be deleted.
 //
 // Makers share the lock (a count): they never wait for one another, so one that never comes
@@ -20,8 +20,16 @@ const TAKE_WAIT_MS = 1000;
 /** Waits are re-checked this often (a notify can come between a check and a wait). */
 const RECHECK_MS = 5;
 
-// Outside a worker thread (no workerData) no other thread takes it: a word of this thread's own.
-const cell = new Int32Array((workerData as WorkerConfig | null)?.contextLock ?? new SharedArrayBuffer(4));
+// A worker thread's comes from the pool (workerData); the main thread's is made here, once per
+// process, and given to every pool's workers (contextLockBuffer), so that there is one lock in
+// the process however many pools it runs (the in-process tests run several servers).
+const buffer = (workerData as WorkerConfig | null)?.contextLock ?? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+const cell = new Int32Array(buffer);
+
+/** The word the lock is, for the pool to give its workers (in the main thread: the process's). */
+export function contextLockBuffer(): SharedArrayBuffer {
+  return buffer;
+}
 
 /** Runs `make` (synchronous: an isolate or a context made) sharing the lock with other makers. */
 export function holdingContextLock<T>(make: () => T): T {

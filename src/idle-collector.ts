@@ -1,10 +1,10 @@
 // IdleCollector: once a stretch of executions is over and none has been in flight for `idleMs`,
-// the main thread runs one memory-reducing garbage collection (heap.ts). V8 keeps the
+// the main thread runs one memory-reducing garbage collection (worker/heap.ts). V8 keeps the
 // pages a load's garbage occupied in a pool of its own and gives them back to the system only
 // in such a collection, which nothing else starts while the service is idle: after a burst of
 // 10,000 trivial executions they were about 65 MiB of resident memory here. Checked every third
 // of `idleMs`; at most one collection per stretch of work (docs/API.md "Memory after load").
-import { collectHeap } from './heap.js';
+import { collectHeap } from '../worker/heap.js';
 
 export class IdleCollector {
   readonly #idleMs: number;
@@ -17,7 +17,7 @@ export class IdleCollector {
   #collections = 0;
 
   /** `busy`: whether any execution is queued or running now. */
-  constructor(idleMs: number, busy: () => boolean, collect: () => void = collectHeap) {
+  constructor(idleMs: number, busy: () => boolean, collect: () => void = () => collectHeap()) {
     this.#idleMs = idleMs;
     this.#busy = busy;
     this.#collect = collect;

@@ -1,6 +1,6 @@
 // One lock for the whole process, in a SharedArrayBuffer word that every worker thread gets
 // (WorkerConfig.contextLock), between the threads that make isolates and contexts and a thread
-// that switches V8's --expose-gc flag on to take its own gc() (heap.ts, src/heap.ts). The flag is the
+// that switches V8's --expose-gc flag on to take its own gc() (heap.ts). The flag is the
 // process's, and a context made while it is on gets a `gc` global that cannot be deleted.
 //
 // Makers share the lock (a count): they never wait for one another, so one that never comes

@@ -2,7 +2,7 @@
 // start-up. A bad value, or a number outside its range (RANGES), throws a ConfigError naming
 // the variable, so nothing starts half-configured. Tests build a Config with
 // `loadConfig({ ...overrides })`.
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { canonicalOrigin } from './origin.js';
 
@@ -140,6 +140,8 @@ export interface Config {
   readonly loginQueue: number;
   /** Redis URL; unset means everything lives in memory. */
   readonly redisUrl: string | undefined;
+  /** This instance's name in Redis mode (CHARIOT_INSTANCE_ID; host name + pid by default). */
+  readonly instanceId: string;
   /** True under NODE_ENV=production. */
   readonly production: boolean;
   /**
@@ -296,7 +298,24 @@ function redisUrl(env: Env): string | undefined {
   const raw = env.CHARIOT_REDIS_URL;
   if (raw === undefined || raw.trim() === '') return undefined;
   if (!/^rediss?:\/\//.test(raw)) throw new ConfigError(`CHARIOT_REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
+  // Every instance must read the cookies every other one signs: a random key per start would
+  // log a user out whenever the balancer sent them to another instance.
+  const keys = env.CHARIOT_SESSION_KEYS;
+  if (keys === undefined || keys.trim() === '') {
+    throw new ConfigError('CHARIOT_REDIS_URL needs CHARIOT_SESSION_KEYS: every instance must sign session cookies with the same keys');
+  }
   return raw;
+}
+
+/** Letters, digits and `._:-`, up to 64: it is part of Redis keys and channel names. */
+function instanceId(env: Env): string {
+  const raw = env.CHARIOT_INSTANCE_ID;
+  if (raw === undefined || raw.trim() === '') return `${hostname()}-${process.pid}`;
+  const id = raw.trim();
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(id)) {
+    throw new ConfigError(`CHARIOT_INSTANCE_ID must be 1 to 64 letters, digits, dots, colons, underscores or dashes, got "${raw}"`);
+  }
+  return id;
 }
 
 /**
@@ -441,6 +460,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginConcurrency: loginConcurrency(env),
     loginQueue: integer(env, 'CHARIOT_LOGIN_QUEUE', DEFAULTS.loginQueue),
     redisUrl: redisUrl(env),
+    instanceId: instanceId(env),
     production,
     testProbeChannel: testProbeChannel(env, production),
   };

@@ -10,7 +10,7 @@ import { LogBudget, type LogBudgetStats } from './log-budget.js';
 import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
 import { SetAsideLedger } from './set-aside.js';
-import type { ExecutionStore } from './store.js';
+import type { ExecutionStore, Lease } from './store.js';
 import type { CrashKind, ExecTask, ExecutionLimits, ExecutionMessage, Outcome } from '../worker/protocol.js';
 
 export interface ListOptions {
@@ -67,6 +67,8 @@ export class ExecutionManager {
   readonly #live = new Map<string, Execution>();
   readonly #unfinishedByOwner = new Map<string, number>();
   readonly #cancelRequested = new Set<string>();
+  /** Unfinished executions whose end is being recorded (ExecutionStore.end()). */
+  readonly #ending = new Set<string>();
   readonly #sweep: NodeJS.Timeout;
   /** The main thread's collection after load (CHARIOT_ISOLATE_IDLE_MS without executions). */
   readonly #idleCollector: IdleCollector;
@@ -102,6 +104,11 @@ export class ExecutionManager {
     }, interval);
     this.#sweep.unref();
     this.#idleCollector = new IdleCollector(config.isolateIdleMs, () => this.#live.size > 0);
+    // Another instance asked (Redis mode), or this one lost its claim on the execution.
+    store.onCancelRequest((id) => {
+      const execution = this.#live.get(id);
+      if (execution !== undefined) this.#requestCancel(execution);
+    });
   }
 
   /** Memory-reducing collections of the main thread's heap after load, so far (test probe). */
@@ -218,11 +225,33 @@ export class ExecutionManager {
     return execution;
   }
 
-  /** The owner's execution; ExecutionNotFoundError for anyone else's, as for an unknown id. */
+  /**
+   * The owner's execution (this instance's own while it runs here, else as stored);
+   * ExecutionNotFoundError for anyone else's, as for an unknown id.
+   */
   async get(id: string, owner: string): Promise<Execution> {
-    const execution = await this.#store.get(id);
+    const execution = this.#live.get(id) ?? (await this.#store.get(id));
     if (execution === undefined || execution.owner !== owner) throw new ExecutionNotFoundError();
     return execution;
+  }
+
+  /**
+   * The owner's execution, kept up to date until released (a stream's): this instance's own, or
+   * a copy of one another instance holds. ExecutionNotFoundError as for get().
+   */
+  async open(id: string, owner: string): Promise<Lease> {
+    const local = this.#live.get(id);
+    if (local !== undefined) {
+      if (local.owner !== owner) throw new ExecutionNotFoundError();
+      return { execution: local, release: () => undefined };
+    }
+    const lease = await this.#store.follow(id);
+    if (lease === undefined) throw new ExecutionNotFoundError();
+    if (lease.execution.owner !== owner) {
+      lease.release();
+      throw new ExecutionNotFoundError();
+    }
+    return lease;
   }
 
   /** The owner's executions, newest first. */
@@ -232,11 +261,29 @@ export class ExecutionManager {
     return options.limit === undefined ? executions : executions.slice(0, options.limit);
   }
 
-  /** Cancels a queued or running execution and resolves once it has stopped. */
+  /**
+   * Cancels a queued or running execution and resolves once it has stopped, whichever instance
+   * holds it (Redis mode: the request is stored, then its holder is woken).
+   */
   async cancel(id: string, owner: string): Promise<Execution> {
-    const execution = await this.get(id, owner);
-    if (execution.finished) throw new AlreadyFinishedError(execution.status);
-    this.#requestCancel(execution);
+    const local = this.#live.get(id);
+    if (local !== undefined && local.owner === owner) {
+      this.#requestCancel(local);
+      return this.#cancelled(local);
+    }
+    const lease = await this.open(id, owner);
+    try {
+      const { execution } = lease;
+      if (execution.finished) throw new AlreadyFinishedError(execution.status);
+      const asked = await this.#store.requestCancel(id);
+      if (asked === 'unknown') throw new ExecutionNotFoundError();
+      return await this.#cancelled(execution);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async #cancelled(execution: Execution): Promise<Execution> {
     const status = await execution.whenFinished();
     if (status !== 'cancelled') throw new AlreadyFinishedError(status);
     return execution;
@@ -306,7 +353,7 @@ export class ExecutionManager {
     const watchdog = setTimeout(() => {
       // Ended, and its thread still busy with its isolate: the worker waits to learn whether
       // the isolate is set aside (a thread that stopped answering is the heartbeat's to find).
-      if (!this.#live.has(execution.id)) return;
+      if (!this.#unfinished(execution.id)) return;
       this.#finish(execution, {
         status: 'error',
         reason: 'worker',
@@ -320,7 +367,7 @@ export class ExecutionManager {
       if (setAside) this.#setAside.record(execution.owner);
     } catch (error) {
       const unbegun = error instanceof ThreadLostError && error.replaced && execution.status === 'queued';
-      if (unbegun && this.#live.has(execution.id) && !this.needsRestart) return false;
+      if (unbegun && this.#unfinished(execution.id) && !this.needsRestart) return false;
       this.#finish(execution, { status: 'error', reason: 'worker', message: workerFailure(error) });
     } finally {
       clearTimeout(watchdog);
@@ -342,7 +389,7 @@ export class ExecutionManager {
     if (execution === undefined) return;
     switch (message.kind) {
       case 'started':
-        execution.markRunning();
+        execution.markRunning(this.#config.instanceId);
         if (this.#cancelRequested.has(execution.id)) this.#pool.cancel(execution.id);
         break;
       case 'logs':
@@ -357,11 +404,29 @@ export class ExecutionManager {
     }
   }
 
+  /**
+   * Ends an execution once: recorded in the store first (Redis mode), so that whoever sees it
+   * end here can read its end on any instance.
+   */
   #finish(execution: Execution, outcome: Outcome): void {
-    if (!this.#live.delete(execution.id)) return;
+    if (!this.#unfinished(execution.id)) return;
+    this.#ending.add(execution.id);
+    const recorded = this.#store.end(execution, outcome);
+    if (recorded === undefined) this.#settle(execution, outcome, undefined);
+    else void recorded.then((at) => this.#settle(execution, outcome, at));
+  }
+
+  /** True while the execution runs or waits here, and its end is not being recorded. */
+  #unfinished(id: string): boolean {
+    return this.#live.has(id) && !this.#ending.has(id);
+  }
+
+  #settle(execution: Execution, outcome: Outcome, at: Date | undefined): void {
+    this.#ending.delete(execution.id);
+    this.#live.delete(execution.id);
     this.#cancelRequested.delete(execution.id);
     this.#uncount(execution.owner);
-    execution.finish(outcome);
+    execution.finish(outcome, at);
     if (this.#live.size === 0 && this.#scheduler.queued === 0) for (const waiter of [...this.#idleWaiters]) waiter();
   }
 

@@ -20,6 +20,8 @@ export interface ExecutionResult {
 }
 
 interface ExecutionEvents {
+  /** Began running (on `instance`, in Redis mode). */
+  running: [];
   progress: [progress: ProgressRecord];
   end: [status: FinalStatus];
   /** The store forgot it (retention): its log is gone, its streams end. */
@@ -35,6 +37,26 @@ export interface ExecutionLogOptions {
   readonly account?: LogAccount;
 }
 
+/**
+ * An execution as a store keeps it (Redis): everything but its log, to build a copy of it on
+ * another instance (Execution.restore()).
+ */
+export interface ExecutionState {
+  readonly id: string;
+  readonly owner: string;
+  readonly program: string;
+  readonly createdAt: Date;
+  readonly status: ExecutionStatus;
+  readonly startedAt: Date | undefined;
+  /** The instance that runs or ran it, once it started. */
+  readonly instance: string | undefined;
+  readonly progress: ProgressRecord | undefined;
+  readonly progressAfterSeq: number;
+  /** How it ended, for a finished one, and when. */
+  readonly outcome: Outcome | undefined;
+  readonly completedAt: Date | undefined;
+}
+
 export class Execution extends EventEmitter<ExecutionEvents> {
   readonly id: string;
   readonly owner: string;
@@ -42,9 +64,10 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   /** What GET /api/executions shows of the program (programPreview()), made once. */
   readonly preview: string;
   readonly logs: LogBuffer;
-  readonly createdAt = new Date();
+  readonly createdAt: Date;
   #status: ExecutionStatus = 'queued';
   #startedAt: Date | undefined;
+  #instance: string | undefined;
   #completedAt: Date | undefined;
   #result: ExecutionResult | undefined;
   #error: string | undefined;
@@ -54,9 +77,10 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   readonly #account: LogAccount | undefined;
   #forgotten = false;
 
-  constructor(id: string, owner: string, program: string, log: ExecutionLogOptions) {
+  constructor(id: string, owner: string, program: string, log: ExecutionLogOptions, createdAt = new Date()) {
     super();
     this.id = id;
+    this.createdAt = createdAt;
     this.owner = owner;
     this.program = program;
     this.preview = programPreview(program);
@@ -65,8 +89,28 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     log.account?.attach(this.logs);
   }
 
+  /**
+   * A copy of an execution that a store keeps (another instance's, in Redis mode), in the state
+   * given, with an empty log: the store appends what it read of the log (logs.appendAt()).
+   */
+  static restore(state: ExecutionState, log: ExecutionLogOptions): Execution {
+    const execution = new Execution(state.id, state.owner, state.program, log, state.createdAt);
+    if (state.startedAt !== undefined) execution.markRunning(state.instance, state.startedAt);
+    if (state.progress !== undefined) {
+      execution.#progress = state.progress;
+      execution.#progressAfterSeq = state.progressAfterSeq;
+    }
+    if (state.outcome !== undefined) execution.finish(state.outcome, state.completedAt);
+    return execution;
+  }
+
   get status(): ExecutionStatus {
     return this.#status;
+  }
+
+  /** The instance that runs or ran it (Redis mode), once it started. */
+  get instance(): string | undefined {
+    return this.#instance;
   }
 
   get finished(): boolean {
@@ -109,25 +153,28 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     return this.#progressAfterSeq;
   }
 
-  markRunning(): void {
+  markRunning(instance?: string, at = new Date()): void {
     if (this.#status !== 'queued') return;
     this.#status = 'running';
-    this.#startedAt = new Date();
+    this.#startedAt = at;
+    this.#instance = instance;
+    this.emit('running');
   }
 
   appendLogs(records: readonly LogRecord[]): void {
     if (!this.finished) this.logs.append(records);
   }
 
-  setProgress(progress: ProgressRecord): void {
+  /** `afterSeq`: the newest log entry's seq when it was reported (given by a copy). */
+  setProgress(progress: ProgressRecord, afterSeq = this.logs.lastSeq): void {
     if (this.finished) return;
     this.#progress = progress;
-    this.#progressAfterSeq = this.logs.lastSeq;
+    this.#progressAfterSeq = afterSeq;
     this.emit('progress', progress);
   }
 
-  /** Moves to a final status once; later calls are ignored. */
-  finish(outcome: Outcome): void {
+  /** Moves to a final status once, at `at`; later calls are ignored. */
+  finish(outcome: Outcome, at = new Date()): void {
     if (this.finished) return;
     if (outcome.status === 'completed') {
       try {
@@ -135,10 +182,10 @@ export class Execution extends EventEmitter<ExecutionEvents> {
       } catch {
         // The worker serialises results itself; should one ever be unreadable, the execution
         // still ends, as an error, rather than staying "running" for good.
-        return this.finish({ status: 'error', reason: 'internal', message: 'The result could not be read back' });
+        return this.finish({ status: 'error', reason: 'internal', message: 'The result could not be read back' }, at);
       }
     }
-    this.#completedAt = new Date();
+    this.#completedAt = at;
     switch (outcome.status) {
       case 'completed':
         break;

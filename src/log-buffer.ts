@@ -183,6 +183,30 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   }
 
   /**
+   * Appends records whose seqs are given, from `firstSeq` on (a copy of another instance's log,
+   * read from Redis): records already here are skipped, and seqs missing before `firstSeq` become
+   * a gap, exact for every reader (what was kept is given up: a copy's entries are contiguous).
+   */
+  appendAt(firstSeq: number, records: readonly LogRecord[]): void {
+    if (firstSeq > this.#lastSeq + 1) this.skipTo(firstSeq - 1);
+    const known = this.#lastSeq - firstSeq + 1;
+    this.append(known > 0 ? records.slice(known) : records);
+  }
+
+  /**
+   * Moves the newest seq on to `seq` with no entries for the seqs in between (they were lost
+   * before this copy could read them): readers get a gap for them, and for what this copy had kept.
+   */
+  skipTo(seq: number): void {
+    if (seq <= this.#lastSeq) return;
+    this.evictOldest(Number.POSITIVE_INFINITY);
+    this.#lastSeq = seq;
+    this.#floor = seq + 1;
+    this.#report();
+    this.emit('appended');
+  }
+
+  /**
    * Evicts the oldest entries kept, from the tail, then from the ring, until at least `bytes`
    * are freed or nothing is left (a budget over the logs of many executions). Readers that had
    * not passed them get a gap, as for entries the ring evicts.

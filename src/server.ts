@@ -6,7 +6,10 @@ import type { Config } from './config.js';
 import { ExecutionManager } from './execution-manager.js';
 import { createApp } from './http/app.js';
 import { LoginThrottle } from './login-throttle.js';
-import { MemorySessionStore } from './session-store.js';
+import { openRedis, type RedisConnections } from './redis/connection.js';
+import { RedisExecutionStore } from './redis/execution-store.js';
+import { RedisSessionStore } from './redis/session-store.js';
+import { MemorySessionStore, type SessionStore } from './session-store.js';
 import { MemoryExecutionStore, type ExecutionStore } from './store.js';
 import { StreamSlots } from './stream-slots.js';
 import { UserDirectory } from './users.js';
@@ -40,13 +43,41 @@ async function closeHttp(server: Server): Promise<void> {
   clearTimeout(grace);
 }
 
-export async function startServer(config: Config, parts: ServerParts = {}): Promise<RunningServer> {
-  if (config.redisUrl !== undefined) {
-    throw new Error('CHARIOT_REDIS_URL is set, but this build keeps everything in memory: unset it');
+interface Storage {
+  readonly executions: ExecutionStore;
+  readonly sessions: SessionStore;
+  /** Sessions kept here, swept now and then. */
+  readonly memorySessions: MemorySessionStore | undefined;
+  readonly redis: RedisConnections | undefined;
+}
+
+/** In memory by default; in Redis with CHARIOT_REDIS_URL (start-up fails when it cannot be reached). */
+async function openStorage(config: Config, parts: ServerParts): Promise<Storage> {
+  if (config.redisUrl === undefined) {
+    const sessions = new MemorySessionStore();
+    return { executions: parts.executions ?? new MemoryExecutionStore(), sessions, memorySessions: sessions, redis: undefined };
   }
+  const redis = await openRedis(config.redisUrl, config.instanceId);
+  try {
+    const executions = parts.executions ?? await RedisExecutionStore.open(redis, {
+      instance: config.instanceId,
+      maxPerUser: config.maxPerUser,
+      capacity: config.logBuffer,
+      lagBudget: config.sseLagBudget,
+      retentionMs: config.retentionMs,
+    });
+    return { executions, sessions: new RedisSessionStore(redis.command), memorySessions: undefined, redis };
+  } catch (error) {
+    await redis.close();
+    throw error;
+  }
+}
+
+export async function startServer(config: Config, parts: ServerParts = {}): Promise<RunningServer> {
   const users = await UserDirectory.create(config.users, { concurrency: config.loginConcurrency, queue: config.loginQueue });
-  const sessions = new MemorySessionStore();
-  const manager = new ExecutionManager(config, parts.executions ?? new MemoryExecutionStore());
+  const storage = await openStorage(config, parts);
+  const { sessions, redis } = storage;
+  const manager = new ExecutionManager(config, storage.executions);
   const app = createApp({
     manager,
     users,
@@ -66,9 +97,10 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
       windowMs: config.loginWindowMs,
       isKnownName: (name) => users.has(name),
     }),
+    ...(redis === undefined ? {} : { redis: { ready: () => redis.command.isReady } }),
   });
   const server = createServer(app.callback());
-  const sweep = setInterval(() => sessions.sweep(), SESSION_SWEEP_MS);
+  const sweep = setInterval(() => storage.memorySessions?.sweep(), SESSION_SWEEP_MS);
   sweep.unref();
   try {
     server.listen(config.port, config.host);

@@ -37,6 +37,8 @@ export interface AppDeps {
   /** Origins besides the server's own that may make state-changing requests (canonical). */
   readonly allowedOrigins: readonly string[];
   readonly loginThrottle: LoginThrottle;
+  /** Redis mode: whether Redis can be written now (/healthz). */
+  readonly redis?: { readonly ready: () => boolean };
 }
 
 function jsonBody(limit: number): Koa.Middleware {
@@ -68,11 +70,20 @@ export function createApp(deps: AppDeps): Koa {
     sseRetryMs: deps.sseRetryMs,
     sseStallTimeoutMs: deps.sseStallTimeoutMs,
     streams: deps.streams,
+    showInstance: deps.redis !== undefined,
   });
   router.get('/healthz', (ctx) => {
     // 503 once the server needs a restart, so that a load balancer or supervisor notices.
-    if (deps.manager.needsRestart) ctx.status = 503;
-    ctx.body = { status: deps.manager.needsRestart ? 'restart-needed' : 'ok', pool: deps.manager.stats, logs: deps.manager.logStats, streams: deps.streams.open };
+    const redisReady = deps.redis?.ready();
+    const status = deps.manager.needsRestart ? 'restart-needed' : redisReady === false ? 'redis-unavailable' : 'ok';
+    if (status !== 'ok') ctx.status = 503;
+    ctx.body = {
+      status,
+      pool: deps.manager.stats,
+      logs: deps.manager.logStats,
+      streams: deps.streams.open,
+      ...(redisReady === undefined ? {} : { redis: redisReady ? 'ok' : 'unavailable' }),
+    };
   });
 
   app.use(errorMiddleware());

@@ -19,6 +19,8 @@ export interface RouteOptions {
   readonly sseStallTimeoutMs: number;
   /** Each user's open streams, against CHARIOT_MAX_STREAMS_PER_USER. */
   readonly streams: StreamSlots;
+  /** Redis mode: results say which instance runs or ran the execution. */
+  readonly showInstance: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -59,8 +61,12 @@ function logsOf(execution: Execution, after: number, limit: number) {
 }
 
 /** The /api/result body and status for an execution in any state. */
-function resultOf(execution: Execution, after: number, limit: number): { status: number; body: Record<string, unknown> } {
-  const base = { execution_id: execution.id, status: execution.status };
+function resultOf(execution: Execution, after: number, limit: number, showInstance: boolean): { status: number; body: Record<string, unknown> } {
+  const base = {
+    execution_id: execution.id,
+    status: execution.status,
+    ...(showInstance && execution.instance !== undefined ? { instance: execution.instance } : {}),
+  };
   const logs = logsOf(execution, after, limit);
   switch (execution.status) {
     case 'queued':
@@ -154,19 +160,29 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
     const after = resumeAfter(ctx);
     const minLevel = levelFilter(ctx.query.level);
     const user = currentUser(ctx);
-    const execution = await manager.get(id, user);
-    // After the 404: whether the caller is at the cap says nothing of whose an id is, and an
-    // id that is not theirs stays a 404 whatever they have open (docs/API.md).
-    const slot = options.streams.acquire(user);
+    const lease = await manager.open(id, user);
+    let slot;
+    try {
+      // After the 404: whether the caller is at the cap says nothing of whose an id is, and an
+      // id that is not theirs stays a 404 whatever they have open (docs/API.md).
+      slot = options.streams.acquire(user);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    const { release } = slot;
     ctx.respond = false;
     ctx.req.socket.setNoDelay(true);
-    streamExecution(ctx.res, execution, {
+    streamExecution(ctx.res, lease.execution, {
       after,
       minLevel,
       pingMs: options.ssePingMs,
       retryMs: options.sseRetryMs,
       stallTimeoutMs: options.sseStallTimeoutMs,
-      onClose: slot.release,
+      onClose: () => {
+        release();
+        lease.release();
+      },
     });
   });
 
@@ -175,7 +191,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
     const after = wholeNumber(ctx.query.after, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const limit = wholeNumber(ctx.query.limit, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
     const execution = await manager.get(id, currentUser(ctx));
-    const { status, body } = resultOf(execution, after, limit);
+    const { status, body } = resultOf(execution, after, limit, options.showInstance);
     ctx.status = status;
     ctx.body = body;
   });

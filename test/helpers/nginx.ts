@@ -1,13 +1,14 @@
-// nginx as a buffering reverse proxy in front of the test server: started by the test itself,
-// in the foreground, on an ephemeral port, with its configuration, logs and temporary files in
-// a temporary directory. Missing nginx is an error, never a skip (.ci/run installs it).
+// nginx as a buffering reverse proxy in front of the test server (or several, round robin):
+// started by the test itself, in the foreground, on an ephemeral port, with its configuration,
+// logs and temporary files in a temporary directory. Missing nginx is an error, never a skip
+// (.ci/run installs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 export interface Nginx {
   /** Base URL of the proxy. */
@@ -23,16 +24,6 @@ function nginxBinary(): string {
     throw new Error('nginx is not installed: the proxy tests need it (apt-get install -y nginx; .ci/run installs it)');
   }
   return found;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -56,8 +47,14 @@ export type UpstreamHttp =
 /**
  * The configuration: proxy_buffering on (nginx's default, spelled out), so that with HTTP/1.0
  * upstream only the response's `X-Accel-Buffering: no` makes it stream; gzip at its default (off).
+ * Several upstreams: one `server` line each, nginx's default round robin (no stickiness: Cookie
+ * and Set-Cookie pass through untouched, and nothing pins a client to an instance), and
+ * `proxy_next_upstream off`, so that a request that fails on one instance is never silently
+ * retried on another: the client sees what the one instance it reached answered.
  */
-function config(dir: string, port: number, upstream: URL, http: UpstreamHttp): string {
+function config(dir: string, port: number, upstreams: readonly URL[], http: UpstreamHttp): string {
+  const servers = upstreams.map((upstream) => `\n    server ${upstream.hostname}:${upstream.port};`).join('');
+  const nextUpstream = upstreams.length > 1 ? '\n      proxy_next_upstream off;' : '';
   const keepalive = http === '1.1' ? '\n    keepalive 16;' : '';
   const version = http === '1.1' ? '\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";' : '';
   return `daemon off;
@@ -73,26 +70,30 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream chariot {
-    server ${upstream.hostname}:${upstream.port};${keepalive}
+  upstream chariot {${servers}${keepalive}
   }
   server {
     listen 127.0.0.1:${port};
     location / {
       proxy_pass http://chariot;${version}
-      proxy_buffering on;
+      proxy_buffering on;${nextUpstream}
     }
   }
 }
 `;
 }
 
-/** Starts nginx in front of `upstreamUrl` and resolves once it accepts connections. */
-export async function startNginx(upstreamUrl: string, http: UpstreamHttp): Promise<Nginx> {
+/**
+ * Starts nginx in front of `upstreamUrl` and resolves once it accepts connections. Given several
+ * URLs, nginx spreads requests over them round robin, in that order, one request to one instance.
+ */
+export async function startNginx(upstreamUrl: string | readonly string[], http: UpstreamHttp): Promise<Nginx> {
+  const upstreams = (typeof upstreamUrl === 'string' ? [upstreamUrl] : upstreamUrl).map((url) => new URL(url));
+  if (upstreams.length === 0) throw new Error('startNginx: no upstream server');
   const binary = nginxBinary();
   const dir = mkdtempSync(join(tmpdir(), 'chariot-nginx-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), config(dir, port, new URL(upstreamUrl), http));
+  writeFileSync(join(dir, 'nginx.conf'), config(dir, port, upstreams, http));
   const child: ChildProcess = spawn(binary, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,0 +1,164 @@
+// Executions in Redis, for several instances behind a load balancer: any instance registers,
+// reads, lists, streams and cancels any execution, whichever instance holds it.
+//
+// The instance that holds an execution (the one it was submitted to) keeps it in memory while
+// it is unfinished and writes it through as it happens (journal.ts); every read elsewhere, and
+// every read of a finished one, is a copy built from Redis (replica.ts), and a stream of one is a
+// copy kept live by this instance's one follower (follower.ts). Admission is atomic across
+// instances (scripts.ts ADD, CHARIOT_MAX_PER_USER), and a cancel is stored before its holder is
+// woken, so that none is lost. Records and logs expire after the retention time (PEXPIRE), so
+// there is nothing to sweep here.
+import { randomUUID } from 'node:crypto';
+import { TooManyExecutionsError } from '../errors.js';
+import { Execution } from '../execution.js';
+import type { CancelRequest, ExecutionStore, Lease } from '../store.js';
+import type { Outcome } from '../../worker/protocol.js';
+import type { RedisConnections } from './connection.js';
+import { LogFollower } from './follower.js';
+import { Journal } from './journal.js';
+import { controlChannel, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
+import { stateOf, type RecordFields } from './record.js';
+import { replicaOf, type Replica } from './replica.js';
+import { ADD, CANCEL, SNAPSHOT } from './scripts.js';
+
+export interface RedisStoreOptions {
+  readonly instance: string;
+  /** CHARIOT_MAX_PER_USER, across every instance. */
+  readonly maxPerUser: number;
+  /** CHARIOT_LOG_BUFFER. */
+  readonly capacity: number;
+  /** CHARIOT_SSE_LAG_BUDGET, for the copies' readers. */
+  readonly lagBudget: number;
+  readonly retentionMs: number;
+}
+
+export class RedisExecutionStore implements ExecutionStore {
+  readonly #redis: RedisConnections;
+  readonly #options: RedisStoreOptions;
+  /** This instance's claim on what it holds: every write of it carries it. */
+  readonly #claim: string;
+  readonly #journals = new Map<string, { readonly execution: Execution; readonly journal: Journal }>();
+  readonly #follower: LogFollower;
+  #cancelListener: CancelRequest | undefined;
+
+  private constructor(redis: RedisConnections, options: RedisStoreOptions) {
+    this.#redis = redis;
+    this.#options = options;
+    this.#claim = `${options.instance}/${randomUUID()}`;
+    this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id));
+  }
+
+  /** The store, subscribed to this instance's control channel. */
+  static async open(redis: RedisConnections, options: RedisStoreOptions): Promise<RedisExecutionStore> {
+    const store = new RedisExecutionStore(redis, options);
+    await redis.subscriber.subscribe(controlChannel(options.instance), (id) => store.#cancelListener?.(id));
+    // A cancel asked while the subscription was down is in the records: look at them again.
+    redis.subscriber.on('ready', () => void store.#recheckCancels());
+    return store;
+  }
+
+  /** Executions of other instances this one follows now (diagnostics and tests). */
+  get followed(): number {
+    return this.#follower.followed;
+  }
+
+  onCancelRequest(listener: CancelRequest): void {
+    this.#cancelListener = listener;
+  }
+
+  async add(execution: Execution): Promise<void> {
+    const { id, owner } = execution;
+    const added = await ADD.run(this.#redis.command, [recordKey(id), historyKey(owner), unfinishedKey(owner)], [
+      String(this.#options.maxPerUser), id, owner, execution.program, String(execution.createdAt.getTime()), this.#options.instance, this.#claim,
+    ]);
+    if (added !== 1) throw new TooManyExecutionsError(this.#options.maxPerUser);
+    const journal = new Journal(execution, {
+      redis: this.#redis.command,
+      claim: this.#claim,
+      instance: this.#options.instance,
+      capacity: this.#options.capacity,
+      retentionMs: this.#options.retentionMs,
+      // Another instance took it over: this one must stop running it.
+      onFenced: () => this.#cancelListener?.(id),
+    });
+    this.#journals.set(id, { execution, journal });
+  }
+
+  async remove(id: string): Promise<void> {
+    const held = this.#journals.get(id);
+    this.#journals.delete(id);
+    const owner = held?.execution.owner ?? (await this.#redis.command.hGet(recordKey(id), 'owner'));
+    const multi = this.#redis.command.multi().del([recordKey(id), logKey(id)]);
+    if (owner !== null && owner !== undefined) multi.zRem(historyKey(owner), id).sRem(unfinishedKey(owner), id);
+    await multi.exec();
+  }
+
+  end(execution: Execution, outcome: Outcome): Promise<Date> | undefined {
+    const held = this.#journals.get(execution.id);
+    if (held === undefined) return undefined;
+    this.#journals.delete(execution.id);
+    return held.journal.end(outcome);
+  }
+
+  async get(id: string): Promise<Execution | undefined> {
+    return (await this.#snapshot(id))?.execution;
+  }
+
+  follow(id: string): Promise<Lease | undefined> {
+    return this.#follower.follow(id);
+  }
+
+  async requestCancel(id: string): Promise<'asked' | 'finished' | 'unknown'> {
+    const reply = await CANCEL.run(this.#redis.command, [recordKey(id)], []);
+    return reply === 1 ? 'asked' : reply === 0 ? 'finished' : 'unknown';
+  }
+
+  async listByOwner(owner: string): Promise<readonly Execution[]> {
+    const ids = await this.#redis.command.zRange(historyKey(owner), 0, -1, { REV: true });
+    if (ids.length === 0) return [];
+    const multi = this.#redis.command.multi();
+    for (const id of ids) multi.hGetAll(recordKey(id));
+    const records = (await multi.exec()) as unknown as RecordFields[];
+    const executions: Execution[] = [];
+    const gone: string[] = [];
+    ids.forEach((id, i) => {
+      const state = stateOf(records[i] ?? {});
+      if (state === undefined) gone.push(id);
+      else executions.push(Execution.restore(state, { capacity: this.#options.capacity, lagBudget: this.#options.lagBudget }));
+    });
+    // Forgotten after the retention time: their places in the history go too.
+    if (gone.length > 0) await this.#redis.command.zRem(historyKey(owner), gone);
+    return executions;
+  }
+
+  /** Records and logs expire by themselves (PEXPIRE at the end). */
+  async sweep(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    const loop = this.#follower.close();
+    await this.#redis.close();
+    await loop;
+  }
+
+  async #snapshot(id: string): Promise<Replica | undefined> {
+    const reply = await SNAPSHOT.run(this.#redis.command, [recordKey(id), logKey(id)], [String(this.#options.capacity)]);
+    return replicaOf(reply, { capacity: this.#options.capacity, lagBudget: this.#options.lagBudget });
+  }
+
+  async #recheckCancels(): Promise<void> {
+    const held = [...this.#journals.keys()];
+    if (held.length === 0) return;
+    try {
+      const multi = this.#redis.command.multi();
+      for (const id of held) multi.hGet(recordKey(id), 'cancel');
+      const flags = (await multi.exec()) as unknown as (string | null)[];
+      held.forEach((id, i) => {
+        if (flags[i] === '1') this.#cancelListener?.(id);
+      });
+    } catch (error) {
+      console.error(`chariot-exec: cancel requests could not be read from Redis: ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// The names of everything chariot-exec keeps in Redis, in one place. Every key starts with
+// `chariot:`, so that a Redis shared with other applications shows what is ours.
+
+/** An execution's record: a hash (see record.ts). */
+export function recordKey(id: string): string {
+  return `chariot:exec:${id}`;
+}
+
+/** An execution's log: a stream whose entry ids are `<seq>-0` for log entries (see journal.ts). */
+export function logKey(id: string): string {
+  return `chariot:exec:${id}:log`;
+}
+
+/** A user's executions, scored by submission time (ms): a sorted set of ids. */
+export function historyKey(owner: string): string {
+  return `chariot:user:${owner}:history`;
+}
+
+/** A user's unfinished executions, on every instance: a set of ids (CHARIOT_MAX_PER_USER). */
+export function unfinishedKey(owner: string): string {
+  return `chariot:user:${owner}:unfinished`;
+}
+
+/** A session koa-session made, by its opaque key: a string of JSON with the session's expiry. */
+export function sessionKey(key: string): string {
+  return `chariot:session:${key}`;
+}
+
+export const CONTROL_CHANNEL_PREFIX = 'chariot:instance:';
+export const CONTROL_CHANNEL_SUFFIX = ':control';
+
+/** The channel an instance hears requests on for the executions it holds (a cancel). */
+export function controlChannel(instance: string): string {
+  return `${CONTROL_CHANNEL_PREFIX}${instance}${CONTROL_CHANNEL_SUFFIX}`;
+}
+
+/** A stream of one entry that wakes an instance's blocked log reader when it follows a new log. */
+export function wakeKey(instance: string): string {
+  return `chariot:instance:${instance}:wake`;
+}

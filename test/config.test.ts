@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { totalmem } from 'node:os';
+import { hostname, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { ConfigError, DEFAULTS, loadConfig, type Config } from '../src/config.js';
 import { spawnRefused } from './helpers/adversary.js';
@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       sseRetryMs: 2000,
       sseStallTimeoutMs: 60_000,
       redisUrl: undefined,
+      instanceId: `${hostname()}-${process.pid}`,
       production: false,
     });
     expect(config.threads).to.be.a('number').and.to.be.at.least(1);
@@ -100,6 +101,9 @@ describe('loadConfig', () => {
     [{ CHARIOT_SSE_RETRY_MS: '2s' }, 'CHARIOT_SSE_RETRY_MS must be a whole number, got "2s"'],
     [{ CHARIOT_SSE_RETRY_MS: '3600001' }, 'CHARIOT_SSE_RETRY_MS must be between 0 and 3600000, got 3600001'],
     [{ CHARIOT_REDIS_URL: 'http://x' }, 'CHARIOT_REDIS_URL must start with redis:// or rediss://, got "http://x"'],
+    [{ CHARIOT_REDIS_URL: 'redis://127.0.0.1:6379' }, 'CHARIOT_REDIS_URL needs CHARIOT_SESSION_KEYS: every instance must sign session cookies with the same keys'],
+    [{ CHARIOT_INSTANCE_ID: 'a b' }, 'CHARIOT_INSTANCE_ID must be 1 to 64 letters, digits, dots, colons, underscores or dashes, got "a b"'],
+    [{ CHARIOT_INSTANCE_ID: 'x'.repeat(65) }, `CHARIOT_INSTANCE_ID must be 1 to 64 letters, digits, dots, colons, underscores or dashes, got "${'x'.repeat(65)}"`],
     [{ NODE_ENV: 'production' }, 'NODE_ENV=production refuses the development default user admin/admin: set CHARIOT_USERS'],
   ];
   for (const [env, message] of bad) {

@@ -8,7 +8,7 @@ import type { RunningServer } from '../src/server.js';
 import { Client } from './helpers/client.js';
 import { asArray, asObject, expectError, expectKeys, expectLogEntries, type JsonObject } from './helpers/expectations.js';
 import { getResult, openToEnd, PAGE_KEYS, streamToEnd, submit } from './helpers/executions.js';
-import { startRedis, type RedisProcess } from './helpers/redis.js';
+import { redisCommand, startRedis, type RedisProcess } from './helpers/redis.js';
 import { loginAs, startTestServer, type User } from './helpers/server.js';
 import { entries, expectEvents, summary } from './helpers/streams.js';
 
@@ -193,6 +193,31 @@ describe('scale-out: two instances on one Redis', function () {
       ]);
       for (const item of list) expectKeys(item, ['execution_id', 'status', 'started_at', 'completed_at', 'duration_ms', 'program_preview']);
     }
+  });
+
+  it('an instance that lost its claim on an execution writes nothing more of it, and stops running it', async () => {
+    const bob = await login(a, 'bob');
+    const id = await submit(bob, 'for (let i = 1; i <= 400; i++) { logPrint("beat " + i); await sleep(10); }');
+    const stream = await on(b, bob).sse(`/api/logs/${id}`);
+    await stream.nthEvent(5);
+    const local = await a.manager.get(id, 'bob');
+    // What an instance that declared A lost does first: the record's claim is no longer A's.
+    expect(await redisCommand(redis.port, 'HSET', `chariot:exec:${id}`, 'claim', 'instance-c/taken-over')).to.equal(':0\r\n');
+    // A's next write is refused, and A stops the run: its own execution ends, cancelled.
+    const status = await local.whenFinished();
+    expect(status).to.equal('cancelled');
+    const seqAtFence = await redisCommand(redis.port, 'HGET', `chariot:exec:${id}`, 'seq');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing more reached Redis: not a log entry, not an end. The record is the new claimant's to end.
+    expect(await redisCommand(redis.port, 'HGET', `chariot:exec:${id}`, 'seq')).to.equal(seqAtFence);
+    expect(await redisCommand(redis.port, 'HGET', `chariot:exec:${id}`, 'status')).to.equal('$7\r\nrunning\r\n');
+    const entriesSent = Number(/^\$\d+\r\n(\d+)\r\n$/.exec(seqAtFence)?.[1]);
+    expect(entriesSent).to.be.within(5, 399);
+    expect(stream.events.map((event) => event.event)).to.not.include('done');
+    expectEvents(stream.events, entries(1, stream.events.length, (seq) => `beat ${seq}`), 'the stream from B');
+    stream.close();
+    // Leave no unfinished execution counted against bob.
+    await redisCommand(redis.port, 'SREM', 'chariot:user:bob:unfinished', id);
   });
 
   it('/healthz says Redis is ok', async () => {

@@ -94,7 +94,8 @@ export class Journal {
    * after END_WAIT_MS; the journal goes on trying after that.
    */
   end(outcome: Outcome): Promise<Date> {
-    if (this.#done || this.#ending !== undefined) return Promise.resolve(new Date());
+    // Fenced: another instance owns the record now, and this end is this instance's alone.
+    if (this.#done || this.#fenced || this.#ending !== undefined) return Promise.resolve(new Date());
     const at = new Date();
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(at), END_WAIT_MS);

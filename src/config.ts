@@ -142,6 +142,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** This instance's name in Redis mode (CHARIOT_INSTANCE_ID; host name + pid by default). */
   readonly instanceId: string;
+  /** How long an instance may miss its heartbeat before its executions are declared lost, in ms. */
+  readonly instanceTimeoutMs: number;
   /** True under NODE_ENV=production. */
   readonly production: boolean;
   /**
@@ -163,6 +165,7 @@ export const DEFAULTS = Object.freeze({
   tasksPerThread: 64,
   spareIsolates: 2,
   isolateIdleMs: 15_000,
+  instanceTimeoutMs: 10_000,
   maxQueue: 1000,
   maxPerUser: 64,
   maxStreamsPerUser: 64,
@@ -210,6 +213,7 @@ export const RANGES = Object.freeze({
   CHARIOT_TASKS_PER_THREAD: [1, 10_000],
   CHARIOT_SPARE_ISOLATES: [0, 64],
   CHARIOT_ISOLATE_IDLE_MS: [1000, DAY_MS],
+  CHARIOT_INSTANCE_TIMEOUT_MS: [1000, 3_600_000],
   CHARIOT_MAX_QUEUE: [0, 1_000_000],
   CHARIOT_MAX_PER_USER: [1, 100_000],
   CHARIOT_MAX_STREAMS_PER_USER: [1, 100_000],
@@ -461,6 +465,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginQueue: integer(env, 'CHARIOT_LOGIN_QUEUE', DEFAULTS.loginQueue),
     redisUrl: redisUrl(env),
     instanceId: instanceId(env),
+    instanceTimeoutMs: integer(env, 'CHARIOT_INSTANCE_TIMEOUT_MS', DEFAULTS.instanceTimeoutMs),
     production,
     testProbeChannel: testProbeChannel(env, production),
   };

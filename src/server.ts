@@ -65,6 +65,7 @@ async function openStorage(config: Config, parts: ServerParts): Promise<Storage>
       capacity: config.logBuffer,
       lagBudget: config.sseLagBudget,
       retentionMs: config.retentionMs,
+      instanceTimeoutMs: config.instanceTimeoutMs,
     });
     return { executions, sessions: new RedisSessionStore(redis.command), memorySessions: undefined, redis };
   } catch (error) {

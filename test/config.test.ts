@@ -134,6 +134,7 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
     ['CHARIOT_TASKS_PER_THREAD', 'tasksPerThread', 1, 10_000],
     ['CHARIOT_SPARE_ISOLATES', 'spareIsolates', 0, 64],
     ['CHARIOT_ISOLATE_IDLE_MS', 'isolateIdleMs', 1000, DAY_MS],
+    ['CHARIOT_INSTANCE_TIMEOUT_MS', 'instanceTimeoutMs', 1000, 3_600_000],
     ['CHARIOT_MAX_QUEUE', 'maxQueue', 0, 1_000_000],
     ['CHARIOT_MAX_PER_USER', 'maxPerUser', 1, 100_000],
     ['CHARIOT_MAX_STREAMS_PER_USER', 'maxStreamsPerUser', 1, 100_000],

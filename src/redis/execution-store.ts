@@ -15,8 +15,9 @@ import type { CancelRequest, ExecutionStore, Lease } from '../store.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisConnections } from './connection.js';
 import { LogFollower } from './follower.js';
+import { InstanceWatch } from './instances.js';
 import { Journal } from './journal.js';
-import { controlChannel, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
+import { controlChannel, heldKey, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
 import { stateOf, type RecordFields } from './record.js';
 import { replicaOf, type Replica } from './replica.js';
 import { ADD, CANCEL, SNAPSHOT } from './scripts.js';
@@ -30,6 +31,8 @@ export interface RedisStoreOptions {
   /** CHARIOT_SSE_LAG_BUDGET, for the copies' readers. */
   readonly lagBudget: number;
   readonly retentionMs: number;
+  /** CHARIOT_INSTANCE_TIMEOUT_MS. */
+  readonly instanceTimeoutMs: number;
 }
 
 export class RedisExecutionStore implements ExecutionStore {
@@ -40,6 +43,7 @@ export class RedisExecutionStore implements ExecutionStore {
   readonly #journals = new Map<string, { readonly execution: Execution; readonly journal: Journal }>();
   readonly #follower: LogFollower;
   #cancelListener: CancelRequest | undefined;
+  #watch: InstanceWatch | undefined;
 
   private constructor(redis: RedisConnections, options: RedisStoreOptions) {
     this.#redis = redis;
@@ -48,9 +52,10 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id));
   }
 
-  /** The store, subscribed to this instance's control channel. */
+  /** The store, subscribed to this instance's control channel, beating and watching the other instances. */
   static async open(redis: RedisConnections, options: RedisStoreOptions): Promise<RedisExecutionStore> {
     const store = new RedisExecutionStore(redis, options);
+    store.#watch = await InstanceWatch.start(redis, { instance: options.instance, timeoutMs: options.instanceTimeoutMs, retentionMs: options.retentionMs });
     await redis.subscriber.subscribe(controlChannel(options.instance), (id) => store.#cancelListener?.(id));
     // A cancel asked while the subscription was down is in the records: look at them again.
     redis.subscriber.on('ready', () => void store.#recheckCancels());
@@ -68,7 +73,7 @@ export class RedisExecutionStore implements ExecutionStore {
 
   async add(execution: Execution): Promise<void> {
     const { id, owner } = execution;
-    const added = await ADD.run(this.#redis.command, [recordKey(id), historyKey(owner), unfinishedKey(owner)], [
+    const added = await ADD.run(this.#redis.command, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
       String(this.#options.maxPerUser), id, owner, execution.program, String(execution.createdAt.getTime()), this.#options.instance, this.#claim,
     ]);
     if (added !== 1) throw new TooManyExecutionsError(this.#options.maxPerUser);
@@ -90,6 +95,7 @@ export class RedisExecutionStore implements ExecutionStore {
     const owner = held?.execution.owner ?? (await this.#redis.command.hGet(recordKey(id), 'owner'));
     const multi = this.#redis.command.multi().del([recordKey(id), logKey(id)]);
     if (owner !== null && owner !== undefined) multi.zRem(historyKey(owner), id).sRem(unfinishedKey(owner), id);
+    multi.sRem(heldKey(this.#options.instance), id);
     await multi.exec();
   }
 
@@ -137,6 +143,7 @@ export class RedisExecutionStore implements ExecutionStore {
   }
 
   async close(): Promise<void> {
+    await this.#watch?.close();
     const loop = this.#follower.close();
     await this.#redis.close();
     await loop;

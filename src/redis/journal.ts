@@ -22,7 +22,7 @@ import type { Execution } from '../execution.js';
 import type { LogEntry, LogReader } from '../log-buffer.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisClient } from './connection.js';
-import { logKey, recordKey, unfinishedKey } from './keys.js';
+import { heldKey, logKey, recordKey, unfinishedKey } from './keys.js';
 import { WRITE } from './scripts.js';
 
 /** How long an entry stays in the stream past the ring, at least, for readers on other instances. */
@@ -82,7 +82,7 @@ export class Journal {
   constructor(execution: Execution, options: JournalOptions) {
     this.#execution = execution;
     this.#options = options;
-    this.#keys = [recordKey(execution.id), logKey(execution.id), unfinishedKey(execution.owner)];
+    this.#keys = [recordKey(execution.id), logKey(execution.id), unfinishedKey(execution.owner), heldKey(options.instance)];
     this.#reader = execution.logs.reader(0);
     execution.logs.on('appended', this.#schedule);
     execution.on('running', this.#onRunning);

@@ -1,9 +1,12 @@
 // The names of everything chariot-exec keeps in Redis, in one place. Every key starts with
 // `chariot:`, so that a Redis shared with other applications shows what is ours.
 
+export const RECORD_PREFIX = 'chariot:exec:';
+export const USER_PREFIX = 'chariot:user:';
+
 /** An execution's record: a hash (see record.ts). */
 export function recordKey(id: string): string {
-  return `chariot:exec:${id}`;
+  return `${RECORD_PREFIX}${id}`;
 }
 
 /** An execution's log: a stream whose entry ids are `<seq>-0` for log entries (see journal.ts). */
@@ -13,12 +16,25 @@ export function logKey(id: string): string {
 
 /** A user's executions, scored by submission time (ms): a sorted set of ids. */
 export function historyKey(owner: string): string {
-  return `chariot:user:${owner}:history`;
+  return `${USER_PREFIX}${owner}:history`;
 }
 
 /** A user's unfinished executions, on every instance: a set of ids (CHARIOT_MAX_PER_USER). */
 export function unfinishedKey(owner: string): string {
-  return `chariot:user:${owner}:unfinished`;
+  return `${USER_PREFIX}${owner}:unfinished`;
+}
+
+/** The instances that beat (or did until they stopped): a set of instance ids. */
+export const INSTANCES_KEY = 'chariot:instances';
+
+/** Set while an instance beats: it expires when the instance stops (instances.ts). */
+export function aliveKey(instance: string): string {
+  return `chariot:instance:${instance}:alive`;
+}
+
+/** The unfinished executions an instance holds: a set of ids, for ending them if it is lost. */
+export function heldKey(instance: string): string {
+  return `chariot:instance:${instance}:held`;
 }
 
 /** A session koa-session made, by its opaque key: a string of JSON with the session's expiry. */

@@ -2,7 +2,7 @@
 // instance ever reads a record without the log entries it counts, or a half-registered one.
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './connection.js';
-import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX } from './keys.js';
+import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, RECORD_PREFIX, USER_PREFIX } from './keys.js';
 
 /** A script run by its SHA1 (EVALSHA), sent whole (EVAL) only when Redis does not know it yet. */
 export class Script {
@@ -27,8 +27,8 @@ export class Script {
 
 /**
  * Registers an execution, all or nothing, unless its owner already has `max` unfinished ones on
- * any instance. KEYS: record, history, unfinished. ARGV: max, id, owner, program, created, home,
- * claim. Returns 1, or 0 when refused.
+ * any instance. KEYS: record, history, unfinished, the holder's held set. ARGV: max, id, owner,
+ * program, created, home, claim. Returns 1, or 0 when refused.
  */
 export const ADD = new Script(`
 if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return 0 end
@@ -36,6 +36,7 @@ redis.call('HSET', KEYS[1], 'id', ARGV[2], 'owner', ARGV[3], 'program', ARGV[4],
   'home', ARGV[6], 'claim', ARGV[7], 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[2])
 return 1
 `);
 
@@ -44,7 +45,7 @@ return 1
  * still carries the writer's claim. Items at or below the stream's newest id are skipped, so a
  * write repeated after a lost reply adds nothing twice. At the end (retention > 0) the execution
  * leaves its owner's unfinished set, and the record and log expire after the retention time.
- * KEYS: record, log, unfinished. ARGV: claim, trim MINID ('' for none), retention ms, id, then
+ * KEYS: record, log, unfinished, the holder's held set. ARGV: claim, trim MINID ('' for none), retention ms, id, then
  * the number of field pairs and the pairs, then per item: seq, sub, number of field pairs, pairs.
  * Returns 1, or 0 when the claim is not the writer's (or the record is gone).
  */
@@ -75,6 +76,7 @@ if newSeq then redis.call('HSET', KEYS[1], 'top_ms', newSeq, 'top_sq', newSub) e
 if ARGV[2] ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2]) end
 if tonumber(ARGV[3]) > 0 then
   redis.call('SREM', KEYS[3], ARGV[4])
+  redis.call('SREM', KEYS[4], ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
@@ -107,4 +109,39 @@ redis.call('HSET', KEYS[1], 'cancel', '1')
 local home = redis.call('HGET', KEYS[1], 'home')
 redis.call('PUBLISH', '${CONTROL_CHANNEL_PREFIX}' .. home .. '${CONTROL_CHANNEL_SUFFIX}', redis.call('HGET', KEYS[1], 'id'))
 return 1
+`);
+
+/**
+ * Ends every unfinished execution a lost instance held, unless it beats again: each as `error`
+ * "Instance lost: <id>", with the end in its log (so that every stream gets `done`), its claim
+ * taken (so that the instance, should it come back, writes nothing more of it), out of its
+ * owner's unfinished set, expiring after the retention time. `force`: its own earlier life, at
+ * start-up (same CHARIOT_INSTANCE_ID). KEYS: alive, held, instances. ARGV: instance, retention
+ * ms, now ms, force ('1' or '0'). Returns how many it ended, or -1 when the instance is alive.
+ */
+export const REAP = new Script(`
+if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local outcome = cjson.encode({ status = 'error', reason = 'instance', message = 'Instance lost: ' .. ARGV[1] })
+local prefix = ARGV[1] .. '/'
+local ended = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local record = '${RECORD_PREFIX}' .. id
+  local status = redis.call('HGET', record, 'status')
+  local claim = redis.call('HGET', record, 'claim')
+  if (status == 'queued' or status == 'running') and claim and string.sub(claim, 1, #prefix) == prefix then
+    local seq = redis.call('HGET', record, 'seq')
+    local sub = 1
+    if redis.call('HGET', record, 'top_ms') == seq then sub = tonumber(redis.call('HGET', record, 'top_sq')) + 1 end
+    redis.call('XADD', record .. ':log', seq .. '-' .. sub, 'e', outcome, 'c', ARGV[3])
+    redis.call('HSET', record, 'status', 'error', 'outcome', outcome, 'completed', ARGV[3], 'claim', 'lost:' .. ARGV[1],
+      'top_ms', seq, 'top_sq', tostring(sub))
+    redis.call('SREM', '${USER_PREFIX}' .. redis.call('HGET', record, 'owner') .. ':unfinished', id)
+    redis.call('PEXPIRE', record, ARGV[2])
+    redis.call('PEXPIRE', record .. ':log', ARGV[2])
+    ended = ended + 1
+  end
+end
+redis.call('DEL', KEYS[2])
+if ARGV[4] ~= '1' then redis.call('SREM', KEYS[3], ARGV[1]) end
+return ended
 `);

@@ -186,3 +186,13 @@ export class LoginBusyError extends ChariotError {
     super('Too many logins are being checked at once: try again in a moment');
   }
 }
+
+/** Redis mode: Redis cannot be reached (or written) now; the call changed nothing. */
+export class StorageUnavailableError extends ChariotError {
+  override readonly code = 'REDIS_UNAVAILABLE';
+  override readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>> = { 'Retry-After': '1' };
+  constructor() {
+    super('Storage unavailable');
+  }
+}

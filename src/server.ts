@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { ExecutionManager } from './execution-manager.js';
 import { createApp } from './http/app.js';
 import { LoginThrottle } from './login-throttle.js';
-import { openRedis, type RedisConnections } from './redis/connection.js';
+import { openRedis } from './redis/connection.js';
 import { RedisExecutionStore } from './redis/execution-store.js';
 import { RedisSessionStore } from './redis/session-store.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';
@@ -48,18 +48,19 @@ interface Storage {
   readonly sessions: SessionStore;
   /** Sessions kept here, swept now and then. */
   readonly memorySessions: MemorySessionStore | undefined;
-  readonly redis: RedisConnections | undefined;
+  /** Redis mode: whether Redis can be used now (/healthz). */
+  readonly redisAvailable: (() => boolean) | undefined;
 }
 
 /** In memory by default; in Redis with CHARIOT_REDIS_URL (start-up fails when it cannot be reached). */
 async function openStorage(config: Config, parts: ServerParts): Promise<Storage> {
   if (config.redisUrl === undefined) {
     const sessions = new MemorySessionStore();
-    return { executions: parts.executions ?? new MemoryExecutionStore(), sessions, memorySessions: sessions, redis: undefined };
+    return { executions: parts.executions ?? new MemoryExecutionStore(), sessions, memorySessions: sessions, redisAvailable: undefined };
   }
   const redis = await openRedis(config.redisUrl, config.instanceId);
   try {
-    const executions = parts.executions ?? await RedisExecutionStore.open(redis, {
+    const executions = await RedisExecutionStore.open(redis, {
       instance: config.instanceId,
       maxPerUser: config.maxPerUser,
       capacity: config.logBuffer,
@@ -67,7 +68,7 @@ async function openStorage(config: Config, parts: ServerParts): Promise<Storage>
       retentionMs: config.retentionMs,
       instanceTimeoutMs: config.instanceTimeoutMs,
     });
-    return { executions, sessions: new RedisSessionStore(redis.command), memorySessions: undefined, redis };
+    return { executions, sessions: new RedisSessionStore(redis.command), memorySessions: undefined, redisAvailable: () => executions.available };
   } catch (error) {
     await redis.close();
     throw error;
@@ -77,7 +78,7 @@ async function openStorage(config: Config, parts: ServerParts): Promise<Storage>
 export async function startServer(config: Config, parts: ServerParts = {}): Promise<RunningServer> {
   const users = await UserDirectory.create(config.users, { concurrency: config.loginConcurrency, queue: config.loginQueue });
   const storage = await openStorage(config, parts);
-  const { sessions, redis } = storage;
+  const { sessions, redisAvailable } = storage;
   const manager = new ExecutionManager(config, storage.executions);
   const app = createApp({
     manager,
@@ -98,7 +99,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
       windowMs: config.loginWindowMs,
       isKnownName: (name) => users.has(name),
     }),
-    ...(redis === undefined ? {} : { redis: { ready: () => redis.command.isReady } }),
+    ...(redisAvailable === undefined ? {} : { redis: { ready: redisAvailable } }),
   });
   const server = createServer(app.callback());
   const sweep = setInterval(() => storage.memorySessions?.sweep(), SESSION_SWEEP_MS);

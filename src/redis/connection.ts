@@ -10,6 +10,9 @@ function create(url: string, name: string, timeout: number | undefined) {
     url,
     name: `chariot-exec:${name}`,
     RESP: 2,
+    // While the connection is down a command fails at once (503 REDIS_UNAVAILABLE), rather than
+    // waiting in a queue for the command timeout.
+    disableOfflineQueue: true,
     socket: { reconnectStrategy: (retries: number) => Math.min(RECONNECT_MAX_MS, 50 * 2 ** Math.min(retries, 6)) },
     commandOptions: { timeout: timeout ?? 0 },
   });

@@ -21,6 +21,7 @@ import { controlChannel, heldKey, historyKey, logKey, recordKey, unfinishedKey }
 import { stateOf, type RecordFields } from './record.js';
 import { replicaOf, type Replica } from './replica.js';
 import { ADD, CANCEL, SNAPSHOT } from './scripts.js';
+import { guarded } from './unavailable.js';
 
 export interface RedisStoreOptions {
   readonly instance: string;
@@ -55,11 +56,21 @@ export class RedisExecutionStore implements ExecutionStore {
   /** The store, subscribed to this instance's control channel, beating and watching the other instances. */
   static async open(redis: RedisConnections, options: RedisStoreOptions): Promise<RedisExecutionStore> {
     const store = new RedisExecutionStore(redis, options);
-    store.#watch = await InstanceWatch.start(redis, { instance: options.instance, timeoutMs: options.instanceTimeoutMs, retentionMs: options.retentionMs });
+    store.#watch = await InstanceWatch.start(redis, {
+      instance: options.instance,
+      timeoutMs: options.instanceTimeoutMs,
+      retentionMs: options.retentionMs,
+      onEpochChange: () => store.#rewriteAll(),
+    });
     await redis.subscriber.subscribe(controlChannel(options.instance), (id) => store.#cancelListener?.(id));
     // A cancel asked while the subscription was down is in the records: look at them again.
     redis.subscriber.on('ready', () => void store.#recheckCancels());
     return store;
+  }
+
+  /** False while Redis cannot be reached or written (/healthz). */
+  get available(): boolean {
+    return this.#redis.command.isReady && (this.#watch?.beating ?? true);
   }
 
   /** Executions of other instances this one follows now (diagnostics and tests). */
@@ -73,9 +84,9 @@ export class RedisExecutionStore implements ExecutionStore {
 
   async add(execution: Execution): Promise<void> {
     const { id, owner } = execution;
-    const added = await ADD.run(this.#redis.command, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
+    const added = await guarded(() => ADD.run(this.#redis.command, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
       String(this.#options.maxPerUser), id, owner, execution.program, String(execution.createdAt.getTime()), this.#options.instance, this.#claim,
-    ]);
+    ]));
     if (added !== 1) throw new TooManyExecutionsError(this.#options.maxPerUser);
     const journal = new Journal(execution, {
       redis: this.#redis.command,
@@ -85,18 +96,22 @@ export class RedisExecutionStore implements ExecutionStore {
       retentionMs: this.#options.retentionMs,
       // Another instance took it over: this one must stop running it.
       onFenced: () => this.#cancelListener?.(id),
+      onMissing: (missing) => void this.#onMissing(missing),
     });
     this.#journals.set(id, { execution, journal });
   }
 
   async remove(id: string): Promise<void> {
     const held = this.#journals.get(id);
+    held?.journal.abandon();
     this.#journals.delete(id);
-    const owner = held?.execution.owner ?? (await this.#redis.command.hGet(recordKey(id), 'owner'));
-    const multi = this.#redis.command.multi().del([recordKey(id), logKey(id)]);
-    if (owner !== null && owner !== undefined) multi.zRem(historyKey(owner), id).sRem(unfinishedKey(owner), id);
-    multi.sRem(heldKey(this.#options.instance), id);
-    await multi.exec();
+    await guarded(async () => {
+      const owner = held?.execution.owner ?? (await this.#redis.command.hGet(recordKey(id), 'owner'));
+      const multi = this.#redis.command.multi().del([recordKey(id), logKey(id)]);
+      if (owner !== null && owner !== undefined) multi.zRem(historyKey(owner), id).sRem(unfinishedKey(owner), id);
+      multi.sRem(heldKey(this.#options.instance), id);
+      await multi.exec();
+    });
   }
 
   end(execution: Execution, outcome: Outcome): Promise<Date> | undefined {
@@ -107,19 +122,23 @@ export class RedisExecutionStore implements ExecutionStore {
   }
 
   async get(id: string): Promise<Execution | undefined> {
-    return (await this.#snapshot(id))?.execution;
+    return (await guarded(() => this.#snapshot(id)))?.execution;
   }
 
   follow(id: string): Promise<Lease | undefined> {
-    return this.#follower.follow(id);
+    return guarded(() => this.#follower.follow(id));
   }
 
   async requestCancel(id: string): Promise<'asked' | 'finished' | 'unknown'> {
-    const reply = await CANCEL.run(this.#redis.command, [recordKey(id)], []);
+    const reply = await guarded(() => CANCEL.run(this.#redis.command, [recordKey(id)], []));
     return reply === 1 ? 'asked' : reply === 0 ? 'finished' : 'unknown';
   }
 
-  async listByOwner(owner: string): Promise<readonly Execution[]> {
+  listByOwner(owner: string): Promise<readonly Execution[]> {
+    return guarded(() => this.#list(owner));
+  }
+
+  async #list(owner: string): Promise<readonly Execution[]> {
     const ids = await this.#redis.command.zRange(historyKey(owner), 0, -1, { REV: true });
     if (ids.length === 0) return [];
     const multi = this.#redis.command.multi();
@@ -143,6 +162,8 @@ export class RedisExecutionStore implements ExecutionStore {
   }
 
   async close(): Promise<void> {
+    for (const { journal } of this.#journals.values()) journal.abandon();
+    this.#journals.clear();
     await this.#watch?.close();
     const loop = this.#follower.close();
     await this.#redis.close();
@@ -152,6 +173,25 @@ export class RedisExecutionStore implements ExecutionStore {
   async #snapshot(id: string): Promise<Replica | undefined> {
     const reply = await SNAPSHOT.run(this.#redis.command, [recordKey(id), logKey(id)], [String(this.#options.capacity)]);
     return replicaOf(reply, { capacity: this.#options.capacity, lagBudget: this.#options.lagBudget });
+  }
+
+  /** A record this instance holds is gone: lost with Redis's data (a new epoch), or deleted. */
+  async #onMissing(journal: Journal): Promise<void> {
+    try {
+      // Another journal's look may have found the new epoch first, and had this one rewritten.
+      if (!(await this.#watch!.checkEpoch()) && journal.missing) journal.fence();
+    } catch {
+      // Redis unreachable again: the next tick reads the epoch, and rewriteAll() covers this one.
+      setTimeout(() => void this.#onMissing(journal), 500).unref();
+    }
+  }
+
+  /** Redis lost its data: everything this instance holds is registered and written again. */
+  #rewriteAll(): void {
+    if (this.#journals.size > 0) {
+      console.error(`chariot-exec: Redis lost its data (a new epoch): the ${this.#journals.size} executions held here are written again from what their logs keep`);
+    }
+    for (const { journal } of this.#journals.values()) journal.rewrite();
   }
 
   async #recheckCancels(): Promise<void> {

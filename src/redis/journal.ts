@@ -22,8 +22,8 @@ import type { Execution } from '../execution.js';
 import type { LogEntry, LogReader } from '../log-buffer.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisClient } from './connection.js';
-import { heldKey, logKey, recordKey, unfinishedKey } from './keys.js';
-import { WRITE } from './scripts.js';
+import { heldKey, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
+import { RESTORE, WRITE } from './scripts.js';
 
 /** How long an entry stays in the stream past the ring, at least, for readers on other instances. */
 export const KEEP_UP_MS = 2000;
@@ -44,6 +44,11 @@ export interface JournalOptions {
   readonly retentionMs: number;
   /** The record carries another claim: this instance may no longer write the execution. */
   readonly onFenced: () => void;
+  /**
+   * The record is gone: Redis may have lost its data (then the store calls rewrite()), or it was
+   * deleted (then fence()). Writes wait meanwhile.
+   */
+  readonly onMissing: (journal: Journal) => void;
 }
 
 interface Item {
@@ -55,6 +60,7 @@ interface Item {
 interface Ending {
   readonly outcome: Outcome;
   readonly at: Date;
+  readonly item: Item;
   readonly written: () => void;
 }
 
@@ -76,6 +82,11 @@ export class Journal {
   #failures = 0;
   #done = false;
   #fenced = false;
+  /** The record was gone at the last write: writes wait for rewrite() or fence(). */
+  #missing = false;
+  /** The next write registers the execution again first (rewrite()), then writes these again. */
+  #restore = false;
+  #replay: LogEntry[] = [];
   /** (when, newest seq written) of past writes, for the trim that lags KEEP_UP_MS behind. */
   #marks: { readonly at: number; readonly seq: number }[] = [];
 
@@ -100,20 +111,65 @@ export class Journal {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(at), END_WAIT_MS);
       timer.unref();
+      const item = this.#addItem(this.#execution.logs.lastSeq, ['e', JSON.stringify(outcome), 'c', String(at.getTime())]);
       this.#ending = {
         outcome,
         at,
+        item,
         written: () => {
           clearTimeout(timer);
           resolve(at);
         },
       };
-      this.#addItem(this.#execution.logs.lastSeq, ['e', JSON.stringify(outcome), 'c', String(at.getTime())]);
       this.#fields.set('status', outcome.status);
       this.#fields.set('outcome', JSON.stringify(outcome));
       this.#fields.set('completed', String(at.getTime()));
       this.#schedule();
     });
+  }
+
+  /**
+   * Redis lost the execution (a new epoch): the next write registers it again as it is now, and
+   * what it had written of its log from the oldest entry the ring still has; then the writes go
+   * on from where they were. The seqs before that entry are a gap for any reader.
+   */
+  rewrite(): void {
+    if (this.#done || this.#fenced) return;
+    const execution = this.#execution;
+    this.#restore = true;
+    this.#missing = false;
+    const written = this.#reader.cursor;
+    this.#replay = execution.logs.snapshot().filter((entry) => entry.seq <= written) as LogEntry[];
+    // The stream's other items are lost with it: the record carries the state they told.
+    this.#items = this.#ending === undefined ? [] : [this.#ending.item];
+    this.#fields.set('status', this.#ending?.outcome.status ?? execution.status);
+    if (execution.startedAt !== undefined) {
+      this.#fields.set('started', String(execution.startedAt.getTime()));
+      this.#fields.set('instance', this.#options.instance);
+    }
+    if (execution.progress !== undefined) {
+      this.#fields.set('progress', JSON.stringify(execution.progress));
+      this.#fields.set('pseq', String(execution.progressAfterSeq));
+    }
+    this.#schedule();
+  }
+
+  /** True while the record was gone at the last write, and neither rewrite() nor fence() came since. */
+  get missing(): boolean {
+    return this.#missing;
+  }
+
+  /** The record is not this instance's any more (deleted): nothing more is written. */
+  fence(): void {
+    if (!this.#done && !this.#fenced) this.#fence();
+  }
+
+  /** The store closes: nothing more is written, nor tried again. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#detach();
+    this.#ending?.written();
   }
 
   readonly #onRunning = (): void => {
@@ -135,14 +191,16 @@ export class Journal {
   };
 
   /** An item after log entry `seq` (the newest when it happened). */
-  #addItem(seq: number, fields: readonly string[]): void {
+  #addItem(seq: number, fields: readonly string[]): Item {
     this.#lastSub = seq === this.#lastSeq ? this.#lastSub + 1 : 1;
     this.#lastSeq = seq;
-    this.#items.push({ seq, sub: this.#lastSub, fields });
+    const item = { seq, sub: this.#lastSub, fields };
+    this.#items.push(item);
+    return item;
   }
 
   readonly #schedule = (): void => {
-    if (this.#scheduled || this.#writing || this.#done || this.#fenced) return;
+    if (this.#scheduled || this.#writing || this.#done || this.#fenced || this.#missing) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -152,9 +210,23 @@ export class Journal {
 
   /** Writes until nothing is left, one write at a time. */
   async #write(): Promise<void> {
-    if (this.#writing || this.#done || this.#fenced) return;
+    if (this.#writing || this.#done || this.#fenced || this.#missing) return;
     this.#writing = true;
     try {
+      if (this.#restore) {
+        const { id, owner, program, createdAt } = this.#execution;
+        await RESTORE.run(this.#options.redis, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
+          id, owner, program, String(createdAt.getTime()), this.#options.instance, this.#options.claim,
+        ]);
+        this.#restore = false;
+      }
+      while (this.#replay.length > 0) {
+        const batch = this.#replay.slice(0, BATCH);
+        const fields = new Map([['seq', String(batch.at(-1)!.seq)]]);
+        if ((await this.#send(batch, [], fields, false)) !== 'written') break;
+        this.#replay = this.#replay.slice(batch.length);
+      }
+      this.#replay = [];
       for (;;) {
         const { missed, entries } = this.#reader.read(BATCH);
         const last = entries.at(-1)?.seq ?? this.#reader.cursor + missed;
@@ -167,7 +239,11 @@ export class Journal {
         const fields = new Map(this.#fields);
         fields.set('seq', String(last));
         const written = await this.#send(entries, items, fields, final);
-        if (!written) return this.#fence();
+        if (written === 'missing') {
+          this.#missing = true;
+          return this.#options.onMissing(this);
+        }
+        if (written === 'fenced') return this.#fence();
         this.#reader.advance(last);
         this.#items = this.#items.slice(items.length);
         for (const [name, value] of fields) if (this.#fields.get(name) === value) this.#fields.delete(name);
@@ -175,6 +251,7 @@ export class Journal {
         if (final) return this.#finish(last);
       }
     } catch (error) {
+      if (this.#done) return;
       // Redis unreachable, or a reply lost: the same write goes again later.
       const wait = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)]!;
       if (this.#failures++ === 0) console.error(`chariot-exec: the log of ${this.#execution.id} could not be written to Redis: ${String(error)}; retrying`);
@@ -184,7 +261,7 @@ export class Journal {
     }
   }
 
-  async #send(entries: readonly LogEntry[], items: readonly Item[], fields: ReadonlyMap<string, string>, final: boolean): Promise<boolean> {
+  async #send(entries: readonly LogEntry[], items: readonly Item[], fields: ReadonlyMap<string, string>, final: boolean): Promise<'written' | 'fenced' | 'missing'> {
     const args = [this.#options.claim, this.#trimFrom(), final ? String(this.#options.retentionMs) : '0', this.#execution.id, String(fields.size)];
     for (const [name, value] of fields) args.push(name, value);
     // Entries and items merged in id order: an item after entry s comes before entry s + 1.
@@ -195,7 +272,7 @@ export class Journal {
     }
     while (next < items.length) pushItem(args, items[next++]!);
     const reply = await WRITE.run(this.#options.redis, this.#keys, args);
-    return reply === 1;
+    return reply === 1 ? 'written' : reply === -1 ? 'missing' : 'fenced';
   }
 
   /** The MINID of this write's trim: the ring behind the newest seq written KEEP_UP_MS ago. */

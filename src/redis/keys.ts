@@ -24,6 +24,12 @@ export function unfinishedKey(owner: string): string {
   return `${USER_PREFIX}${owner}:unfinished`;
 }
 
+/**
+ * Redis's epoch: a random value set once, by the first instance to find none. A Redis that lost
+ * its data has lost this key too, so an instance that finds another value (or none) knows it.
+ */
+export const EPOCH_KEY = 'chariot:epoch';
+
 /** The instances that beat (or did until they stopped): a set of instance ids. */
 export const INSTANCES_KEY = 'chariot:instances';
 

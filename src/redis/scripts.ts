@@ -41,16 +41,34 @@ return 1
 `);
 
 /**
+ * Registers again an execution that Redis lost (a new epoch), as the holder knows it, unless the
+ * record is there after all; its owner's counts as ADD does, without the limit (it was admitted).
+ * KEYS and ARGV as ADD's, without max. Returns 1, or 0 when the record exists.
+ */
+export const RESTORE = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'program', ARGV[3], 'created', ARGV[4],
+  'home', ARGV[5], 'claim', ARGV[6], 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+return 1
+`);
+
+/**
  * The holder's write: record fields and log stream items in one step, refused unless the record
  * still carries the writer's claim. Items at or below the stream's newest id are skipped, so a
  * write repeated after a lost reply adds nothing twice. At the end (retention > 0) the execution
  * leaves its owner's unfinished set, and the record and log expire after the retention time.
  * KEYS: record, log, unfinished, the holder's held set. ARGV: claim, trim MINID ('' for none), retention ms, id, then
  * the number of field pairs and the pairs, then per item: seq, sub, number of field pairs, pairs.
- * Returns 1, or 0 when the claim is not the writer's (or the record is gone).
+ * Returns 1, 0 when the claim is not the writer's, or -1 when the record is gone (Redis may have
+ * lost its data: see InstanceWatch's epoch).
  */
 export const WRITE = new Script(`
-if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return 0 end
+local claim = redis.call('HGET', KEYS[1], 'claim')
+if not claim then return -1 end
+if claim ~= ARGV[1] then return 0 end
 local topSeq = tonumber(redis.call('HGET', KEYS[1], 'top_ms'))
 local topSub = tonumber(redis.call('HGET', KEYS[1], 'top_sq'))
 local pairCount = tonumber(ARGV[5])

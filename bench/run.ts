@@ -1,5 +1,5 @@
 // `npm run bench`: the load-benchmarking harness. Starts chariot-exec (and the baselines) on
-// ephemeral ports, runs the six scenarios one after the other, prints one table per
+// ephemeral ports, runs the seven scenarios one after the other, prints one table per
 // scenario, and writes bench/results/<timestamp>.json (every figure, and the machine),
 // <timestamp>.txt (the tables) and <timestamp>.svg (the chart).
 //
@@ -30,9 +30,10 @@ import { runCpuScaling } from './scenarios/cpu-scaling.js';
 import { runFanOut } from './scenarios/fan-out.js';
 import { runLogLatency } from './scenarios/log-latency.js';
 import { runMemory } from './scenarios/memory.js';
+import { runRedisMode } from './scenarios/redis.js';
 import { runThroughput } from './scenarios/throughput.js';
 
-const SCENARIOS = ['throughput', 'logLatency', 'fanOut', 'cpuScaling', 'admission', 'memory'] as const;
+const SCENARIOS = ['throughput', 'logLatency', 'fanOut', 'cpuScaling', 'admission', 'memory', 'redis'] as const;
 /** The scenarios that measure the --against build too. */
 const AGAINST_SCENARIOS: readonly Scenario[] = ['throughput', 'memory'];
 type Scenario = (typeof SCENARIOS)[number];
@@ -105,18 +106,19 @@ async function measure({ profile, out, only }: Options, started: Date, against: 
   const cpuScaling = await scenario('cpuScaling', '4. CPU-heavy scaling', () => runCpuScaling(profile, log));
   const admission = await scenario('admission', '5. Admission under overload', () => runAdmission(profile, log));
   const memory = await scenario('memory', '6. Memory per idle spare and per running execution', () => runMemory(profile, log, against));
+  const redis = await scenario('redis', '7. Redis mode beside memory', () => runRedisMode(profile, log));
 
   const finished = new Date();
   const base = stamp(started);
   const result: BenchResult = {
-    schemaVersion: 3,
+    schemaVersion: 4,
     profile: profile.name,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
     machine,
-    setup: 'load generator and SSE subscribers in the harness process; chariot-exec, the fork-per-execution server and the QuickJS server each in a child process; raw-isolate baseline in worker threads of the harness process; scenarios run one at a time'
+    setup: 'load generator and SSE subscribers in the harness process; chariot-exec, the fork-per-execution server and the QuickJS server each in a child process; in scenario 7 two chariot-exec instances on one redis-server started by the harness; raw-isolate baseline in worker threads of the harness process; scenarios run one at a time'
       + (against ? `; ${against.label}, built in a temporary git worktree, in a child process of its own beside this checkout's chariot-exec` : ''),
     against: against && { ref: against.ref, commit: against.commit, label: against.label, nodeModules: against.nodeModules, prepareS: against.prepareS },
     throughput,
@@ -125,6 +127,7 @@ async function measure({ profile, out, only }: Options, started: Date, against: 
     cpuScaling,
     admission,
     memory,
+    redis,
     files: { table: `${base}.txt`, chart: throughput || cpuScaling || memory ? `${base}.svg` : null },
   };
   const text = report(result);

@@ -146,6 +146,22 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
       rssPerExecutionVsAgainst: against ? 'number|null' : 'null',
     }],
   },
+  redis: {
+    threads: 'number',
+    redisVersion: 'string',
+    serverEnv: 'record',
+    throughput: [{ concurrency: 'number', memory: LOAD, redis: LOAD, ratio: COMPARISON }],
+    delivery: [{
+      subscribers: 'number',
+      entries: 'number',
+      complete: { memory: 'number', holder: 'number', otherInstance: 'number' },
+      memory: SUMMARY,
+      holder: SUMMARY,
+      otherInstance: SUMMARY,
+      ratios: { p50OtherVsMemory: 'number|null', p99OtherVsMemory: 'number|null' },
+    }],
+    redisMemory: { executions: 'number', entriesPerExecution: 'number', messageChars: 'number', bytesPerExecution: 'number', bytesPerEntry: 'number' },
+  },
   files: { table: 'string', chart: 'string|null' },
 });
 
@@ -205,7 +221,13 @@ describe('npm run bench (smoke test, tiny profile)', function () {
     const { json, table, svg } = await runHarness(out);
     expect(mismatches(json, resultShape(false), 'result')).to.deep.equal([]);
     expect(json.profile).to.equal('tiny');
-    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5', 'Scenario 6']) expect(table).to.include(heading);
+    for (const heading of ['Scenario 1', 'Scenario 2', 'Scenario 3', 'Scenario 4', 'Scenario 5', 'Scenario 6', 'Scenario 7']) expect(table).to.include(heading);
+    // Scenario 7: every subscriber, through Redis too, got every entry.
+    const redis = json.redis as { delivery: { subscribers: number; complete: { memory: number; holder: number; otherInstance: number } }[] };
+    for (const level of redis.delivery) {
+      expect(level.complete).to.deep.equal({ memory: level.subscribers, holder: level.subscribers, otherInstance: level.subscribers });
+    }
+    expect(table).to.include('Redis memory:').and.to.include('B / memory');
     // The QuickJS baseline's rows and ratio columns, in scenarios 1 and 4.
     expect(table).to.include('quickjs-emscripten').and.to.include('vs quickjs').and.to.include('chariot vs quickjs');
     // Each server's memory idle, at its peak and after the load, in scenario 1.
@@ -217,7 +239,7 @@ describe('npm run bench (smoke test, tiny profile)', function () {
     const before = await worktrees();
     const { json, table } = await runHarness(out, '--only', 'throughput,memory', '--against', 'HEAD');
     const readsSpares = json.memory.readsSpareVariable.chariotAgainst === true;
-    const leftOut = { logLatency: 'null', fanOut: 'null', cpuScaling: 'null', admission: 'null' } as const;
+    const leftOut = { logLatency: 'null', fanOut: 'null', cpuScaling: 'null', admission: 'null', redis: 'null' } as const;
     expect(mismatches(json, { ...resultShape(true, readsSpares), ...leftOut }, 'result')).to.deep.equal([]);
     const { label } = json.against as { label: string };
     expect(label).to.match(/^chariot@[0-9a-f]{7,}$/);

@@ -115,6 +115,28 @@ function memory(result: NonNullable<BenchResult['memory']>): string {
     + table(other === null ? ['figure', 'chariot'] : ['figure', 'chariot', other, 'new / old'], rows);
 }
 
+function redisMode(result: NonNullable<BenchResult['redis']>): string {
+  const pair = (c: { readonly rps: number | null; readonly p50: number | null }): string => `${times(c.rps)} / ${times(c.p50)}`;
+  const throughputRows = result.throughput.flatMap((level) => [
+    [String(level.concurrency), 'memory', level.memory.rps, level.memory.latency.p50Ms, level.memory.latency.p99Ms, Object.values(level.memory.failures).reduce((sum, n) => sum + n, 0), ''],
+    [String(level.concurrency), 'Redis', level.redis.rps, level.redis.latency.p50Ms, level.redis.latency.p99Ms, Object.values(level.redis.failures).reduce((sum, n) => sum + n, 0), pair(level.ratio)],
+  ] as Cell[][]);
+  const deliveryRows = result.delivery.map((level): Cell[] => [
+    String(level.subscribers),
+    level.memory.p50Ms, level.memory.p99Ms,
+    level.holder.p50Ms, level.holder.p99Ms,
+    level.otherInstance.p50Ms, level.otherInstance.p99Ms,
+    `${times(level.ratios.p50OtherVsMemory)} / ${times(level.ratios.p99OtherVsMemory)}`,
+    `${level.complete.memory}/${level.complete.holder}/${level.complete.otherInstance} of ${level.subscribers}`,
+  ]);
+  const { redisMemory: mem } = result;
+  return `Scenario 7: Redis mode beside memory (${result.threads} threads, Redis ${result.redisVersion}; \`1+2\` over /api/execute; delivery of ${result.delivery[0]?.entries ?? 0} entries of one execution run on instance A)\n`
+    + table(['concurrency', 'store', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'Redis / memory (req/s / p50)'], throughputRows)
+    + '\n'
+    + table(['subscribers', 'memory p50', 'memory p99', 'on A p50', 'on A p99', 'on B p50', 'on B p99', 'B / memory (p50 / p99)', 'complete (M/A/B)'], deliveryRows)
+    + `\nRedis memory: ${mem.bytesPerExecution} bytes per finished execution kept (record, log stream, history), ${mem.bytesPerEntry} bytes per retained log entry of ${mem.messageChars} characters (${mem.executions} executions of ${mem.entriesPerExecution} entries)\n`;
+}
+
 export function report(result: BenchResult): string {
   const m = result.machine;
   const sections = [
@@ -126,5 +148,6 @@ export function report(result: BenchResult): string {
   if (result.cpuScaling) sections.push(cpuScaling(result.cpuScaling));
   if (result.admission) sections.push(admission(result.admission));
   if (result.memory) sections.push(memory(result.memory));
+  if (result.redis) sections.push(redisMode(result.redis));
   return sections.join('\n\n') + '\n';
 }

@@ -4,14 +4,15 @@ import type { CpuScalingResult } from '../scenarios/cpu-scaling.js';
 import type { FanOutResult } from '../scenarios/fan-out.js';
 import type { LogLatencyResult } from '../scenarios/log-latency.js';
 import type { MemoryResult } from '../scenarios/memory.js';
+import type { RedisModeResult } from '../scenarios/redis.js';
 import type { ThroughputResult } from '../scenarios/throughput.js';
 import type { AgainstBuild } from './builds.js';
 import type { MachineDescription } from './machine.js';
 import type { ProfileName } from './profile.js';
 
 export interface BenchResult {
-  /** 2: scenario 6 (memory) and --against. 3: the QuickJS baseline in scenarios 1 and 4. */
-  readonly schemaVersion: 3;
+  /** 2: scenario 6 (memory) and --against. 3: the QuickJS baseline in scenarios 1 and 4. 4: scenario 7 (Redis mode). */
+  readonly schemaVersion: 4;
   readonly profile: ProfileName;
   /** The command line that produced this file. */
   readonly command: string;
@@ -30,6 +31,7 @@ export interface BenchResult {
   readonly cpuScaling: CpuScalingResult | null;
   readonly admission: AdmissionResult | null;
   readonly memory: MemoryResult | null;
+  readonly redis: RedisModeResult | null;
   /** File names, beside this one, of the terminal table and the chart (null without one). */
   readonly files: { readonly table: string; readonly chart: string | null };
 }

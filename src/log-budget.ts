@@ -164,7 +164,10 @@ export class LogBudget {
   }
 
   #closed(account: LogAccount): void {
-    const user = this.#users.get(account.owner)!;
+    // A finished account that keeps nothing is in no set, so its user's entry may be gone already
+    // (their other accounts were closed first): then there is nothing left to take it out of.
+    const user = this.#users.get(account.owner);
+    if (user === undefined) return;
     user.live.delete(account);
     user.finished.delete(account);
     this.#finished.delete(account);

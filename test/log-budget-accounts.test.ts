@@ -14,6 +14,25 @@ interface Log {
 }
 
 describe('LogBudget', () => {
+  it('closes the accounts of a user in any order, one that kept nothing after one that kept entries too', () => {
+    const budget = new LogBudget({ total: 1_000_000, perUser: 500_000 });
+    const silent = budget.open('alice');
+    const talkative = budget.open('alice');
+    const buffer = new LogBuffer(10, Number.POSITIVE_INFINITY, talkative);
+    talkative.attach(buffer);
+    buffer.append([{ time: 0, level: 'INFO', message: 'kept' }]);
+    silent.finish();
+    talkative.finish();
+    talkative.close();
+    // The silent one was in no set: closing it after the user's last counted account is a no-op.
+    expect(() => silent.close()).to.not.throw();
+    expect(budget.stats).to.deep.include({ kept_bytes: 0, live_bytes: 0, largest_user_bytes: 0 });
+    // And the user starts afresh.
+    const next = budget.open('alice');
+    next.resize(424);
+    expect(budget.stats).to.deep.include({ kept_bytes: 424, live_bytes: 424, largest_user_bytes: 424 });
+  });
+
   it('keeps every user within theirs and everyone within the total, through 3,000 random appends and ends', () => {
     const perUser = 20_000;
     const total = 45_000;

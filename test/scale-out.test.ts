@@ -245,3 +245,35 @@ describe('scale-out: two instances on one Redis', function () {
     }
   });
 });
+
+describe('scale-out: the retention time in Redis mode', function () {
+  this.timeout(30_000);
+  let redis: RedisProcess;
+  let server: RunningServer;
+
+  before(async () => {
+    redis = await startRedis();
+    server = await startTestServer(instanceEnv(redis, 'instance-r', { CHARIOT_RETENTION_MS: '400' }));
+  });
+
+  after(async () => {
+    await server?.close();
+    await redis?.close();
+  });
+
+  it('forgets a finished execution after it, in Redis and in the memory of the instance that ran it', async () => {
+    const alice = await loginAs(server.url, 'alice');
+    const id = await submit(alice, 'for (let i = 1; i <= 10; i++) logPrint("kept " + i); 0');
+    await streamToEnd(alice, id);
+    expect((await getResult(alice, id)).status).to.equal(200);
+    const kept = async (): Promise<unknown> => asObject(asObject((await new Client(server.url).json('GET', '/healthz')).body).logs).kept_bytes;
+    expect(await kept()).to.be.above(0);
+    // Redis forgets it (PEXPIRE), and so does this instance (its retention sweep): nothing kept.
+    for (let tries = 0; tries < 200 && ((await getResult(alice, id)).status !== 404 || (await kept()) !== 0); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expectError(await getResult(alice, id), 404, 'Execution not found');
+    expect(await kept()).to.equal(0);
+    expect(await redisCommand(redis.port, 'EXISTS', `chariot:exec:${id}`, `chariot:exec:${id}:log`)).to.equal(':0\r\n');
+  });
+});

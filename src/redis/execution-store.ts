@@ -4,10 +4,11 @@
 // The instance that holds an execution (the one it was submitted to) keeps it in memory while
 // it is unfinished and writes it through as it happens (journal.ts); every read elsewhere, and
 // every read of a finished one, is a copy built from Redis (replica.ts), and a stream of one is a
-// copy kept live by this instance's one follower (follower.ts). Admission is atomic across
-// instances (scripts.ts ADD, CHARIOT_MAX_PER_USER), and a cancel is stored before its holder is
-// woken, so that none is lost. Records and logs expire after the retention time (PEXPIRE), so
-// there is nothing to sweep here.
+// copy kept live by this instance's one follower (follower.ts). What it ran it keeps for the
+// retention time too, for its own streams of them, as the memory store does. Admission is
+// atomic across instances (scripts.ts ADD, CHARIOT_MAX_PER_USER), and a cancel is stored before
+// its holder is woken, so that none is lost. Records and logs expire after the retention time
+// (PEXPIRE).
 import { randomUUID } from 'node:crypto';
 import { TooManyExecutionsError } from '../errors.js';
 import { Execution } from '../execution.js';
@@ -42,6 +43,11 @@ export class RedisExecutionStore implements ExecutionStore {
   /** This instance's claim on what it holds: every write of it carries it. */
   readonly #claim: string;
   readonly #journals = new Map<string, { readonly execution: Execution; readonly journal: Journal }>();
+  /**
+   * What this instance ran and ended, kept here as in memory until the retention sweep: its own
+   * streams of them read on, and the kept-log budget counts their logs until they are forgotten.
+   */
+  readonly #ended = new Set<Execution>();
   readonly #follower: LogFollower;
   #cancelListener: CancelRequest | undefined;
   #watch: InstanceWatch | undefined;
@@ -50,7 +56,7 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#redis = redis;
     this.#options = options;
     this.#claim = `${options.instance}/${randomUUID()}`;
-    this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id));
+    this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id), options.retentionMs);
   }
 
   /** The store, subscribed to this instance's control channel, beating and watching the other instances. */
@@ -118,6 +124,7 @@ export class RedisExecutionStore implements ExecutionStore {
     const held = this.#journals.get(execution.id);
     if (held === undefined) return undefined;
     this.#journals.delete(execution.id);
+    this.#ended.add(execution);
     return held.journal.end(outcome);
   }
 
@@ -156,14 +163,27 @@ export class RedisExecutionStore implements ExecutionStore {
     return executions;
   }
 
-  /** Records and logs expire by themselves (PEXPIRE at the end). */
-  async sweep(): Promise<number> {
-    return 0;
+  /**
+   * Records and logs in Redis expire by themselves (PEXPIRE at the end); what this instance keeps
+   * of the executions it ran is forgotten here, as the memory store forgets them.
+   */
+  async sweep(cutoff: number): Promise<number> {
+    let forgotten = 0;
+    for (const execution of this.#ended) {
+      const completedAt = execution.completedAt;
+      if (completedAt === undefined || completedAt.getTime() >= cutoff) continue;
+      this.#ended.delete(execution);
+      execution.forget();
+      forgotten++;
+    }
+    return forgotten;
   }
 
   async close(): Promise<void> {
     for (const { journal } of this.#journals.values()) journal.abandon();
     this.#journals.clear();
+    for (const execution of this.#ended) execution.forget();
+    this.#ended.clear();
     await this.#watch?.close();
     const loop = this.#follower.close();
     await this.#redis.close();

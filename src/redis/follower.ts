@@ -35,6 +35,7 @@ export class LogFollower {
   readonly #redis: RedisConnections;
   readonly #wakeKey: string;
   readonly #load: (id: string) => Promise<Replica | undefined>;
+  readonly #retentionMs: number;
   readonly #byId = new Map<string, Followed>();
   readonly #byKey = new Map<string, Followed>();
   readonly #loading = new Map<string, Promise<Followed | undefined>>();
@@ -43,11 +44,16 @@ export class LogFollower {
   #failed = false;
   readonly #loop: Promise<void>;
 
-  /** `load`: a copy of the execution as Redis has it now, with the stream id it reflects. */
-  constructor(redis: RedisConnections, instance: string, load: (id: string) => Promise<Replica | undefined>) {
+  /**
+   * `load`: a copy of the execution as Redis has it now, with the stream id it reflects.
+   * `retentionMs`: a finished copy is forgotten this long after its end, as Redis forgets it, so
+   * that its streams end then too (even a stalled one).
+   */
+  constructor(redis: RedisConnections, instance: string, load: (id: string) => Promise<Replica | undefined>, retentionMs: number) {
     this.#redis = redis;
     this.#wakeKey = wakeKey(instance);
     this.#load = load;
+    this.#retentionMs = retentionMs;
     this.#loop = this.#run();
   }
 
@@ -92,11 +98,20 @@ export class LogFollower {
     if (replica === undefined) return undefined;
     const followed: Followed = { execution: replica.execution, key: logKey(id), after: replica.top, refs: 0 };
     // Already over: nothing more will come, so there is nothing to read.
-    if (replica.execution.finished) return followed;
+    if (replica.execution.finished) {
+      this.#retire(replica.execution);
+      return followed;
+    }
     this.#byId.set(id, followed);
     this.#byKey.set(followed.key, followed);
     await this.#wake();
     return followed;
+  }
+
+  /** Forgets a finished copy when Redis forgets it: its streams end then. */
+  #retire(execution: Execution): void {
+    const ended = execution.completedAt?.getTime() ?? Date.now();
+    setTimeout(() => execution.forget(), Math.max(0, ended + this.#retentionMs - Date.now())).unref();
   }
 
   #drop(followed: Followed): void {
@@ -137,7 +152,10 @@ export class LogFollower {
         if (entry === undefined) continue;
         entry.after = streamId(last[0]);
         applyItems(entry.execution, items);
-        if (entry.execution.finished) this.#drop(entry);
+        if (entry.execution.finished) {
+          this.#drop(entry);
+          this.#retire(entry.execution);
+        }
       }
     }
   }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from './client.js';
 import { asObject, expectLogEntries } from './expectations.js';
 import { getResult, submit } from './executions.js';
+import { withRedisMode } from './redis-mode.js';
 import { loginAs, PASSWORDS, type User } from './server.js';
 import type { SseStream } from './sse.js';
 import { expectEntriesThenDone } from './streams.js';
@@ -199,8 +200,20 @@ function spawnMain(env: Readonly<Record<string, string>>, options: SpawnOptions)
   });
 }
 
-/** Starts the server on an ephemeral port with the test users; resolves once it listens. */
-export function spawnServer(env: Readonly<Record<string, string>>, options: SpawnOptions = {}): Promise<ServerProcess> {
+/**
+ * Starts the server on an ephemeral port with the test users; resolves once it listens. In Redis
+ * mode (helpers/redis-mode.ts) on a redis-server of its own, closed once the process has exited.
+ */
+export async function spawnServer(env: Readonly<Record<string, string>>, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const { env: full, redis } = await withRedisMode(env);
+  const started = spawnListening(full, options);
+  started.catch(() => redis?.close());
+  const server = await started;
+  if (redis !== undefined) void server.waitExit(24 * 60 * 60 * 1000).finally(() => redis.close());
+  return server;
+}
+
+function spawnListening(env: Readonly<Record<string, string>>, options: SpawnOptions): Promise<ServerProcess> {
   const child = spawnMain(env, options);
   let output = '';
   let exit: string | undefined;

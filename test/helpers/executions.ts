@@ -1,7 +1,7 @@
 // The steps most tests share: submit a program, follow its stream to `done`, read its result.
 import { expect } from 'chai';
 import type { Client, HttpResult, Json } from './client.js';
-import { asArray, asObject, expectIsoTimestamp, expectJson, expectKeys, expectLogEntries, UUID_V4, type ExpectedEntry, type JsonObject } from './expectations.js';
+import { asArray, asObject, expectIsoTimestamp, expectJson, expectKeys, expectLogEntries, redisModeKeys, UUID_V4, type ExpectedEntry, type JsonObject } from './expectations.js';
 import type { SseEvent, SseStream } from './sse.js';
 
 /** POST /api/execute-async; asserts 200 `{"execution_id": <uuid v4>}` and returns the id. */
@@ -128,7 +128,7 @@ export function expectResultAnswer(res: HttpResult, id: string, ending: Ending, 
   expect(res.status, res.text.slice(0, 300)).to.equal(completed ? 200 : 500);
   expectJson(res);
   const body = asObject(res.body);
-  expect(Object.keys(body)).to.eql(['execution_id', 'status', completed ? 'result' : 'error', 'logs', ...PAGE_KEYS, 'started_at', 'completed_at', 'duration_ms']);
+  expect(Object.keys(body)).to.eql(['execution_id', 'status', ...redisModeKeys(body), completed ? 'result' : 'error', 'logs', ...PAGE_KEYS, 'started_at', 'completed_at', 'duration_ms']);
   expect({ execution_id: body.execution_id, status: body.status, outcome: completed ? body.result : body.error })
     .to.eql({ execution_id: id, status: ending.status, outcome: completed ? { value: ending.value, type: ending.type } : ending.error });
   expectLogEntries(body.logs, logs);

@@ -2,6 +2,7 @@
 // deterministic (ids, timestamps), exact ones everywhere else.
 import { expect } from 'chai';
 import type { HttpResult, Json } from './client.js';
+import { REDIS_MODE } from './redis-mode.js';
 
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** ISO-8601 in UTC as Date#toISOString writes it (fraction optional). */
@@ -23,7 +24,31 @@ export function asArray(value: Json | undefined, what = 'value'): Json[] {
 }
 
 /** Asserts the object has every key of `required`, and no keys beyond `required` and `optional`. */
+/**
+ * The keys Redis mode adds to an answer (docs/API.md "Scale-out on Redis"), asserted rather than
+ * ignored: `instance` in a GET /api/result answer of an execution that started, and `redis` in
+ * /healthz. In memory, none.
+ */
+export function redisModeKeys(object: JsonObject): string[] {
+  if (!REDIS_MODE) return [];
+  if ('logs_missed' in object && 'execution_id' in object && object.started_at !== null && object.started_at !== undefined) {
+    expect(object.instance, `instance in ${JSON.stringify(object).slice(0, 300)}`).to.be.a('string');
+    return ['instance'];
+  }
+  if ('pool' in object && 'streams' in object) {
+    expect(object.redis, `redis in ${JSON.stringify(object).slice(0, 300)}`).to.be.oneOf(['ok', 'unavailable']);
+    return ['redis'];
+  }
+  return [];
+}
+
+/** A whole /healthz body as expected, with Redis mode's `"redis":"ok"` at its end when the suite runs in it. */
+export function healthBody<T extends object>(body: T): T | (T & { redis: 'ok' }) {
+  return REDIS_MODE ? { ...body, redis: 'ok' } : body;
+}
+
 export function expectKeys(object: JsonObject, required: readonly string[], optional: readonly string[] = []): void {
+  required = [...required, ...redisModeKeys(object)];
   const keys = Object.keys(object);
   for (const key of required) expect(keys, `key "${key}" in ${JSON.stringify(object)}`).to.include(key);
   const extra = keys.filter((key) => !required.includes(key) && !optional.includes(key));

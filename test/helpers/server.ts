@@ -6,6 +6,7 @@ import type { ExecutionManager } from '../../src/execution-manager.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { Client, type HttpResult } from './client.js';
 import { asObject, expectJson, expectKeys } from './expectations.js';
+import { withRedisMode } from './redis-mode.js';
 
 export const PASSWORDS = Object.freeze({
   alice: 'alice-pw',
@@ -17,9 +18,28 @@ export type User = keyof typeof PASSWORDS;
 
 const USERS = Object.entries(PASSWORDS).map(([name, password]) => `${name}:${password}`).join(',');
 
-/** Starts a server: port 0, 2 threads, the test users, then `overrides` (CHARIOT_* variables). */
-export function startTestServer(overrides: Readonly<Record<string, string>> = {}): Promise<RunningServer> {
-  return startServer(loadConfig({ PORT: '0', CHARIOT_THREADS: '2', CHARIOT_USERS: USERS, ...overrides }));
+/**
+ * Starts a server: port 0, 2 threads, the test users, then `overrides` (CHARIOT_* variables); in
+ * Redis mode (CHARIOT_TEST_REDIS=1, helpers/redis-mode.ts) on a redis-server of its own, closed
+ * with it.
+ */
+export async function startTestServer(overrides: Readonly<Record<string, string>> = {}): Promise<RunningServer> {
+  const { env, redis } = await withRedisMode({ PORT: '0', CHARIOT_THREADS: '2', CHARIOT_USERS: USERS, ...overrides });
+  let server: RunningServer;
+  try {
+    server = await startServer(loadConfig(env));
+  } catch (error) {
+    await redis?.close();
+    throw error;
+  }
+  if (redis === undefined) return server;
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: server.port,
+    manager: server.manager,
+    close: () => (closing ??= server.close().finally(() => redis.close())),
+  };
 }
 
 /** A client that logged in as `user` (the login is asserted to succeed). */

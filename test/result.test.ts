@@ -4,18 +4,7 @@
 // message text to 1 MiB.
 import { expect } from 'chai';
 import type { Client, HttpResult, Json } from './helpers/client.js';
-import {
-  asArray,
-  asObject,
-  expectError,
-  expectIsoTimestamp,
-  expectJson,
-  expectKeys,
-  expectLogEntries,
-  expectLogEntry,
-  type ExpectedEntry,
-  type JsonObject,
-} from './helpers/expectations.js';
+import { asArray, asObject, type ExpectedEntry, expectError, expectIsoTimestamp, expectJson, expectKeys, expectLogEntries, expectLogEntry, type JsonObject, redisModeFields } from './helpers/expectations.js';
 import { expectWholeLog, getResult, PAGE_KEYS, runToEnd, streamToEnd, submit, type PageFields } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 import type { SseEvent } from './helpers/sse.js';
@@ -190,6 +179,7 @@ function completed(body: JsonObject, id: string, value: number): JsonObject {
   return {
     execution_id: id,
     status: 'completed',
+    ...redisModeFields(body),
     result: { value, type: 'number' },
     started_at: body.started_at!,
     completed_at: body.completed_at!,
@@ -292,7 +282,7 @@ describe('GET /api/result/:execId?after=&limit= (pages of the log)', () => {
     expectUnfinishedTiming(first, true);
     const streamed = streamedEntries(stream.events);
     expectLogEntries(streamed, lines(1, 5));
-    const unfinished = { execution_id: running, status: 'running', started_at: first.started_at ?? null, completed_at: null, duration_ms: null };
+    const unfinished = { execution_id: running, status: 'running', ...redisModeFields(first), started_at: first.started_at ?? null, completed_at: null, duration_ms: null };
     expect(first).to.eql({ ...unfinished, logs: streamed.slice(0, 3), logs_missed: 0, logs_next_after: 3, logs_more: true });
     expect(await resultPage(alice, running, 'after=3&limit=3', 202)).to.eql({
       ...unfinished, logs: streamed.slice(3, 5), logs_missed: 0, logs_next_after: 5, logs_more: false,

@@ -79,6 +79,8 @@ export class Journal {
   #ending: Ending | undefined;
   #scheduled = false;
   #writing = false;
+  /** A failed write waits to be tried again: appends meanwhile do not try sooner. */
+  #backingOff = false;
   #failures = 0;
   #done = false;
   #fenced = false;
@@ -200,7 +202,7 @@ export class Journal {
   }
 
   readonly #schedule = (): void => {
-    if (this.#scheduled || this.#writing || this.#done || this.#fenced || this.#missing) return;
+    if (this.#scheduled || this.#writing || this.#backingOff || this.#done || this.#fenced || this.#missing) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -255,7 +257,11 @@ export class Journal {
       // Redis unreachable, or a reply lost: the same write goes again later.
       const wait = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)]!;
       if (this.#failures++ === 0) console.error(`chariot-exec: the log of ${this.#execution.id} could not be written to Redis: ${String(error)}; retrying`);
-      setTimeout(() => void this.#write(), wait).unref();
+      this.#backingOff = true;
+      setTimeout(() => {
+        this.#backingOff = false;
+        void this.#write();
+      }, wait).unref();
     } finally {
       this.#writing = false;
     }

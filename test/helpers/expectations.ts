@@ -42,6 +42,11 @@ export function redisModeKeys(object: JsonObject): string[] {
   return [];
 }
 
+/** The fields redisModeKeys() names, with their values as `object` has them (once checked): for a whole-body comparison. */
+export function redisModeFields(object: JsonObject): JsonObject {
+  return Object.fromEntries(redisModeKeys(object).map((key) => [key, object[key]!]));
+}
+
 /** A whole /healthz body as expected, with Redis mode's `"redis":"ok"` at its end when the suite runs in it. */
 export function healthBody<T extends object>(body: T): T | (T & { redis: 'ok' }) {
   return REDIS_MODE ? { ...body, redis: 'ok' } : body;

@@ -98,6 +98,7 @@ export class InstanceWatch {
         this.#reapAfter = Number.POSITIVE_INFINITY;
         throw error;
       }
+      this.#failing = false;
       if (this.#reapAfter === Number.POSITIVE_INFINITY) this.#reapAfter = Date.now() + this.#ttl;
       await this.checkEpoch();
       if (Date.now() < this.#reapAfter) return;
@@ -105,7 +106,6 @@ export class InstanceWatch {
       for (const other of instances) {
         if (other !== this.#options.instance) await InstanceWatch.#reap(this.#redis, this.#options, other, false);
       }
-      this.#failing = false;
     } catch (error) {
       // Redis unreachable: the next tick tries again (the connection says when it is back).
       if (!this.#failing) console.error(`chariot-exec: the instance heartbeat failed: ${String(error)}`);

@@ -23,7 +23,7 @@ import type { LogEntry, LogReader } from '../log-buffer.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisClient } from './connection.js';
 import { heldKey, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
-import { RESTORE, WRITE } from './scripts.js';
+import { ADD, WRITE } from './scripts.js';
 
 /** How long an entry stays in the stream past the ring, at least, for readers on other instances. */
 export const KEEP_UP_MS = 2000;
@@ -217,8 +217,8 @@ export class Journal {
     try {
       if (this.#restore) {
         const { id, owner, program, createdAt } = this.#execution;
-        await RESTORE.run(this.#options.redis, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
-          id, owner, program, String(createdAt.getTime()), this.#options.instance, this.#options.claim,
+        await ADD.run(this.#options.redis, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
+          '', id, owner, program, String(createdAt.getTime()), this.#options.instance, this.#options.claim,
         ]);
         this.#restore = false;
       }
@@ -268,7 +268,8 @@ export class Journal {
   }
 
   async #send(entries: readonly LogEntry[], items: readonly Item[], fields: ReadonlyMap<string, string>, final: boolean): Promise<'written' | 'fenced' | 'missing'> {
-    const args = [this.#options.claim, this.#trimFrom(), final ? String(this.#options.retentionMs) : '0', this.#execution.id, String(fields.size)];
+    const expiry = final ? String(this.#ending!.at.getTime() + this.#options.retentionMs) : '0';
+    const args = [this.#options.claim, this.#trimFrom(), expiry, this.#execution.id, String(fields.size)];
     for (const [name, value] of fields) args.push(name, value);
     // Entries and items merged in id order: an item after entry s comes before entry s + 1.
     let next = 0;

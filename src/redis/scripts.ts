@@ -27,11 +27,17 @@ export class Script {
 
 /**
  * Registers an execution, all or nothing, unless its owner already has `max` unfinished ones on
- * any instance. KEYS: record, history, unfinished, the holder's held set. ARGV: max, id, owner,
- * program, created, home, claim. Returns 1, or 0 when refused.
+ * any instance. With no `max` ('') it registers again one that Redis lost (a new epoch), as its
+ * holder knows it, unless the record is there after all; it was admitted once, so no limit.
+ * KEYS: record, history, unfinished, the holder's held set. ARGV: max, id, owner, program,
+ * created, home, claim. Returns 1, or 0 when refused (or already there).
  */
 export const ADD = new Script(`
-if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return 0 end
+if ARGV[1] == '' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+elseif redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then
+  return 0
+end
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'owner', ARGV[3], 'program', ARGV[4], 'created', ARGV[5],
   'home', ARGV[6], 'claim', ARGV[7], 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
@@ -41,26 +47,13 @@ return 1
 `);
 
 /**
- * Registers again an execution that Redis lost (a new epoch), as the holder knows it, unless the
- * record is there after all; its owner's counts as ADD does, without the limit (it was admitted).
- * KEYS and ARGV as ADD's, without max. Returns 1, or 0 when the record exists.
- */
-export const RESTORE = new Script(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'program', ARGV[3], 'created', ARGV[4],
-  'home', ARGV[5], 'claim', ARGV[6], 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[1])
-return 1
-`);
-
-/**
  * The holder's write: record fields and log stream items in one step, refused unless the record
  * still carries the writer's claim. Items at or below the stream's newest id are skipped, so a
- * write repeated after a lost reply adds nothing twice. At the end (retention > 0) the execution
- * leaves its owner's unfinished set, and the record and log expire after the retention time.
- * KEYS: record, log, unfinished, the holder's held set. ARGV: claim, trim MINID ('' for none), retention ms, id, then
+ * write repeated after a lost reply adds nothing twice. At the end (an expiry time, not 0) the
+ * execution leaves its owner's unfinished set, and the record and log expire then: the end's time
+ * plus the retention time, however late the write that carries it.
+ * KEYS: record, log, unfinished, the holder's held set. ARGV: claim, trim MINID ('' for none),
+ * expiry (ms since the epoch; '0' before the end), id, then
  * the number of field pairs and the pairs, then per item: seq, sub, number of field pairs, pairs.
  * Returns 1, 0 when the claim is not the writer's, or -1 when the record is gone (Redis may have
  * lost its data: see InstanceWatch's epoch).
@@ -95,8 +88,8 @@ if ARGV[2] ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2]) end
 if tonumber(ARGV[3]) > 0 then
   redis.call('SREM', KEYS[3], ARGV[4])
   redis.call('SREM', KEYS[4], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
 end
 return 1
 `);

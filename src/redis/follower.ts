@@ -27,6 +27,8 @@ interface Followed {
   readonly key: string;
   after: StreamId;
   refs: number;
+  /** Forgets the finished copy at its retention time, unless the last lease went first. */
+  retire?: NodeJS.Timeout;
 }
 
 type RawReply = readonly (readonly [key: string, items: readonly RawItem[]])[] | null;
@@ -82,7 +84,10 @@ export class LogFollower {
       release: () => {
         if (released) return;
         released = true;
-        if (--entry.refs === 0) this.#drop(entry);
+        if (--entry.refs > 0) return;
+        this.#drop(entry);
+        // Nobody reads it any more: the timer would only keep the copy in memory.
+        clearTimeout(entry.retire);
       },
     };
   }
@@ -99,7 +104,7 @@ export class LogFollower {
     const followed: Followed = { execution: replica.execution, key: logKey(id), after: replica.top, refs: 0 };
     // Already over: nothing more will come, so there is nothing to read.
     if (replica.execution.finished) {
-      this.#retire(replica.execution);
+      this.#retire(followed);
       return followed;
     }
     this.#byId.set(id, followed);
@@ -109,9 +114,11 @@ export class LogFollower {
   }
 
   /** Forgets a finished copy when Redis forgets it: its streams end then. */
-  #retire(execution: Execution): void {
+  #retire(followed: Followed): void {
+    const { execution } = followed;
     const ended = execution.completedAt?.getTime() ?? Date.now();
-    setTimeout(() => execution.forget(), Math.max(0, ended + this.#retentionMs - Date.now())).unref();
+    followed.retire = setTimeout(() => execution.forget(), Math.max(0, ended + this.#retentionMs - Date.now()));
+    followed.retire.unref();
   }
 
   #drop(followed: Followed): void {
@@ -154,7 +161,7 @@ export class LogFollower {
         applyItems(entry.execution, items);
         if (entry.execution.finished) {
           this.#drop(entry);
-          this.#retire(entry.execution);
+          this.#retire(entry);
         }
       }
     }

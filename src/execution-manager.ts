@@ -10,7 +10,7 @@ import { LogBudget, type LogBudgetStats } from './log-budget.js';
 import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
 import { SetAsideLedger } from './set-aside.js';
-import type { ExecutionStore, Lease } from './store.js';
+import type { ExecutionStore, Lease, QueuedWork } from './store.js';
 import type { CrashKind, ExecTask, ExecutionLimits, ExecutionMessage, Outcome } from '../worker/protocol.js';
 
 export interface ListOptions {
@@ -109,6 +109,8 @@ export class ExecutionManager {
       const execution = this.#live.get(id);
       if (execution !== undefined) this.#requestCancel(execution);
     });
+    // Redis mode: this instance takes work from the queue every instance shares while it has a free slot.
+    store.queue?.begin(config.threads * config.tasksPerThread, (work) => this.#take(work));
   }
 
   /** Memory-reducing collections of the main thread's heap after load, so far (test probe). */
@@ -129,8 +131,8 @@ export class ExecutionManager {
   get stats(): ManagerStats {
     return {
       threads: this.#pool.threads,
-      queued: this.#scheduler.queued,
-      running: this.#scheduler.running,
+      queued: this.#store.queue?.queued ?? this.#scheduler.queued,
+      running: this.#store.queue?.running ?? this.#scheduler.running,
       quarantined: this.#pool.quarantined,
       lost: this.#pool.lost,
     };
@@ -180,7 +182,10 @@ export class ExecutionManager {
 
   /**
    * Registers and queues a program, all or nothing: a 429 or 503, or a store that fails,
-   * leaves nothing registered, scheduled or counted against the owner.
+   * leaves nothing registered, scheduled or counted against the owner. In Redis mode it starts
+   * here when a slot is free and nothing waits, else it waits in the shared queue for whichever
+   * instance has a free slot first: then the execution returned is not kept up to date here
+   * (open() it to follow it).
    */
   async submit(owner: string, program: string): Promise<Execution> {
     if (this.#closing) throw new ShuttingDownError();
@@ -190,20 +195,32 @@ export class ExecutionManager {
     const unfinished = this.#unfinishedByOwner.get(owner) ?? 0;
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
     this.#logBudget.assertRoom(owner);
-    this.#scheduler.assertRoom();
+    const shared = this.#store.queue;
+    if (shared === undefined) this.#scheduler.assertRoom();
     const execution = new Execution(executionId(), owner, program, {
       capacity: this.#config.logBuffer,
       lagBudget: this.#config.sseLagBudget,
       account: this.#logBudget.open(owner),
     });
+    // A slot here, for taking it at once when nothing waits in the shared queue.
+    const reserved = shared?.reserve() ?? false;
     // Counted while the store is written, so that the owner's other submissions meanwhile see it.
     this.#unfinishedByOwner.set(owner, unfinished + 1);
+    let placement;
     try {
-      await this.#store.add(execution);
+      placement = await this.#store.add(execution, reserved);
     } catch (error) {
+      if (reserved) shared?.unreserve();
       this.#uncount(owner);
       execution.forget();
       throw error;
+    }
+    if (placement === 'queued') {
+      // Any instance takes it from the shared queue (this one too, when a slot frees).
+      if (reserved) shared?.unreserve();
+      this.#uncount(owner);
+      execution.forget();
+      return execution;
     }
     try {
       // The server may have started closing, or the queue filled, while the store was written.
@@ -211,8 +228,10 @@ export class ExecutionManager {
       // Workers report asynchronously, so the execution is in #live before its first message.
       this.#live.set(execution.id, execution);
       this.#idleCollector.worked();
-      this.#scheduler.submit(execution);
+      if (shared === undefined) this.#scheduler.submit(execution);
+      else shared.occupy(this.#run(execution));
     } catch (error) {
+      if (reserved) shared?.unreserve();
       this.#live.delete(execution.id);
       this.#uncount(owner);
       await this.#store.remove(execution.id).catch((removal: unknown) => {
@@ -223,6 +242,27 @@ export class ExecutionManager {
       throw error;
     }
     return execution;
+  }
+
+  /** Submits a program and follows it to its end (POST /api/execute): release() the lease when done. */
+  async run(owner: string, program: string): Promise<Lease> {
+    const execution = await this.submit(owner, program);
+    if (this.#live.get(execution.id) === execution || this.#store.queue === undefined) return { execution, release: () => undefined };
+    return this.open(execution.id, owner);
+  }
+
+  /** Runs an execution this instance took from the shared queue (Redis mode); settles when its slot is free. */
+  #take(work: QueuedWork): Promise<void> {
+    const execution = new Execution(work.id, work.owner, work.program, {
+      capacity: this.#config.logBuffer,
+      lagBudget: this.#config.sseLagBudget,
+      account: this.#logBudget.open(work.owner),
+    }, work.createdAt);
+    this.#store.hold(execution);
+    this.#unfinishedByOwner.set(work.owner, (this.#unfinishedByOwner.get(work.owner) ?? 0) + 1);
+    this.#live.set(execution.id, execution);
+    this.#idleCollector.worked();
+    return this.#run(execution);
   }
 
   /**
@@ -294,6 +334,8 @@ export class ExecutionManager {
     this.#closing ??= (async () => {
       clearInterval(this.#sweep);
       this.#idleCollector.close();
+      // What waits in the shared queue stays there, for the other instances.
+      this.#store.queue?.pause();
       for (const execution of this.#scheduler.drain()) this.#finish(execution, { status: 'cancelled' });
       const running = [...this.#live.values()];
       for (const execution of running) this.#requestCancel(execution);
@@ -380,6 +422,7 @@ export class ExecutionManager {
   #announceRestartIfNeeded(): void {
     if (this.#restartAnnounced || !this.needsRestart) return;
     this.#restartAnnounced = true;
+    this.#store.queue?.pause();
     for (const listener of this.#restartListeners) listener();
     this.#restartListeners.clear();
   }

@@ -63,6 +63,7 @@ async function openStorage(config: Config, parts: ServerParts): Promise<Storage>
     const executions = await RedisExecutionStore.open(redis, {
       instance: config.instanceId,
       maxPerUser: config.maxPerUser,
+      maxQueue: config.maxQueue,
       capacity: config.logBuffer,
       lagBudget: config.sseLagBudget,
       retentionMs: config.retentionMs,

@@ -13,9 +13,49 @@ export interface Lease {
 /** Called with the id of an execution this instance holds when another instance asked to cancel it. */
 export type CancelRequest = (id: string) => void;
 
+/**
+ * Where a submitted execution went: `held`, this instance holds it and runs it; `queued`, it
+ * waits in the queue every instance shares (Redis mode), where whichever has a free slot takes it.
+ */
+export type Placement = 'held' | 'queued';
+
+/** An execution taken from the shared queue, as it was submitted. */
+export interface QueuedWork {
+  readonly id: string;
+  readonly owner: string;
+  readonly program: string;
+  readonly createdAt: Date;
+}
+
+/** The queue every instance shares (Redis mode: src/redis/queue.ts) and this instance's slots. */
+export interface SharedWork {
+  /** Executions waiting in it, on every instance, as this instance last saw. */
+  readonly queued: number;
+  /** Slots in use here. */
+  readonly running: number;
+  /** Takes work while fewer than `capacity` slots are in use here; `start` settles when the slot is free. */
+  begin(capacity: number, start: (work: QueuedWork) => Promise<void>): void;
+  /** A slot for a submission taken here at once; false when none is free. */
+  reserve(): boolean;
+  /** Gives back a reserved slot that was not used. */
+  unreserve(): void;
+  /** A reserved slot runs `run`, free again when it settles. */
+  occupy(run: Promise<void>): void;
+  /** Takes no more work (draining, closing, or past CHARIOT_QUARANTINE_LIMIT). */
+  pause(): void;
+}
+
 export interface ExecutionStore {
-  /** Registers a submitted execution, which this instance holds from now on; TooManyExecutionsError past CHARIOT_MAX_PER_USER where the store counts. */
-  add(execution: Execution): Promise<void>;
+  /**
+   * Registers a submitted execution: held here, or (a shared queue) waiting in it unless
+   * `takeHere` (a slot reserved here) and nothing waits. TooManyExecutionsError past
+   * CHARIOT_MAX_PER_USER and QueueFullError past CHARIOT_MAX_QUEUE where the store counts.
+   */
+  add(execution: Execution, takeHere: boolean): Promise<Placement>;
+  /** Holds an execution this instance took from the shared queue: it is written through from now on. */
+  hold(execution: Execution): void;
+  /** The queue every instance shares; undefined when this instance queues what it is given (in memory). */
+  readonly queue: SharedWork | undefined;
   /** Forgets an execution at once (one whose submission was refused after it was added), and its log (Execution.forget()). */
   remove(id: string): Promise<void>;
   /** An execution as stored now: for a shared store, a copy (not kept up to date). */
@@ -43,12 +83,18 @@ export class MemoryExecutionStore implements ExecutionStore {
   /** Insertion order is submission order; listing reads it backwards. */
   readonly #byOwner = new Map<string, Set<Execution>>();
 
-  async add(execution: Execution): Promise<void> {
+  readonly queue = undefined;
+
+  async add(execution: Execution): Promise<Placement> {
     this.#byId.set(execution.id, execution);
     let owned = this.#byOwner.get(execution.owner);
     if (!owned) this.#byOwner.set(execution.owner, (owned = new Set()));
     owned.add(execution);
+    return 'held';
   }
+
+  /** Nothing is taken from elsewhere: there is no shared queue. */
+  hold(): void {}
 
   async remove(id: string): Promise<void> {
     const execution = this.#byId.get(id);

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { loadConfig } from '../src/config.js';
 import type { Execution } from '../src/execution.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { MemoryExecutionStore } from '../src/store.js';
+import { MemoryExecutionStore, type Placement } from '../src/store.js';
 import type { Client } from './helpers/client.js';
 import { within } from './helpers/adversary.js';
 import { asArray, asObject, expectError, expectLogEntries } from './helpers/expectations.js';
@@ -31,7 +31,7 @@ class FaultyStore extends MemoryExecutionStore {
   /** Called after every sweep() with whether it failed. */
   onSweep: ((failed: boolean) => void) | undefined;
 
-  override async add(execution: Execution): Promise<void> {
+  override async add(execution: Execution): Promise<Placement> {
     if (this.addError !== undefined) throw this.addError;
     if (this.held !== undefined && execution.program.includes(this.held.marker)) {
       this.held.reached();

@@ -137,11 +137,14 @@ describe('scale-out: two instances on one Redis', function () {
     }
   });
 
-  it('B cancels an execution queued on A', async () => {
+  it('B cancels an execution submitted to A that waits in the shared queue', async () => {
     const alice = await login(a, 'alice');
-    // One thread with two tasks: these hold A's slots, so that the last one waits.
+    const bob = await login(a, 'bob');
+    // One thread with two tasks on each: these hold every slot of both, so that the last one waits.
     const holders = [await submit(alice, 'await sleep(30000)'), await submit(alice, 'await sleep(30000)')];
+    const bobs = [await submit(bob, 'await sleep(30000)'), await submit(bob, 'await sleep(30000)')];
     for (const id of holders) await untilRunning(alice, id);
+    for (const id of bobs) await untilRunning(bob, id);
     const queued = await submit(alice, 'logPrint("never")');
     expect(asObject((await getResult(on(b, alice), queued)).body).status).to.equal('queued');
     const res = await on(b, alice).json('POST', `/api/execution/${queued}/cancel`);
@@ -151,6 +154,7 @@ describe('scale-out: two instances on one Redis', function () {
     expect({ status: result.status, error: result.error, logs: result.logs, started_at: result.started_at })
       .to.eql({ status: 'cancelled', error: 'Execution cancelled', logs: [], started_at: null });
     for (const id of holders) expect((await on(b, alice).json('POST', `/api/execution/${id}/cancel`)).status).to.equal(202);
+    for (const id of bobs) expect((await on(b, bob).json('POST', `/api/execution/${id}/cancel`)).status).to.equal(202);
   });
 
   it('another user gets 404 on B for an execution of A, as for one that does not exist', async () => {
@@ -170,7 +174,7 @@ describe('scale-out: two instances on one Redis', function () {
     expectError(await carol.json('POST', '/api/execute-async', { program: '1' }), 429, 'Too many unfinished executions: at most 3 per user', 'TOO_MANY_EXECUTIONS');
     // One ends (cancelled from the other instance): one more is admitted, on either.
     const cancelled = await onB.json('POST', `/api/execution/${ids[0]}/cancel`);
-    expect(cancelled.status).to.equal(202);
+    expect({ status: cancelled.status, body: cancelled.body }).to.eql({ status: 202, body: { execution_id: ids[0], status: 'cancelled' } });
     const again = await submit(onB, '"admitted"');
     const events = await streamToEnd(carol, again);
     expect(events.at(-1)?.data).to.equal('{"status":"completed"}');

@@ -144,14 +144,19 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
 
   router.post('/api/execute', async (ctx) => {
     const source = program(ctx.request.body);
-    const execution = await manager.submit(currentUser(ctx), source);
-    await endOrHangUp(ctx, manager, execution);
-    const logs = execution.logs.snapshot();
-    if (execution.status === 'completed') {
-      ctx.body = { result: execution.result?.value ?? null, type: execution.result?.type, logs, execution_id: execution.id };
-    } else {
-      ctx.status = 500;
-      ctx.body = { error: execution.error, status: execution.status, logs, execution_id: execution.id };
+    const lease = await manager.run(currentUser(ctx), source);
+    try {
+      const { execution } = lease;
+      await endOrHangUp(ctx, manager, execution);
+      const logs = execution.logs.snapshot();
+      if (execution.status === 'completed') {
+        ctx.body = { result: execution.result?.value ?? null, type: execution.result?.type, logs, execution_id: execution.id };
+      } else {
+        ctx.status = 500;
+        ctx.body = { error: execution.error, status: execution.status, logs, execution_id: execution.id };
+      }
+    } finally {
+      lease.release();
     }
   });
 

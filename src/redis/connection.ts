@@ -1,7 +1,8 @@
 // The connections an instance keeps to Redis. node-redis (the `redis` package) gives every
 // command a 5 s timeout by default, which a blocking XREAD would hit: that read has its own
-// connection without one. Pub/sub has its own too, as Redis requires. Each reconnects by
-// itself, backing off up to RECONNECT_MAX_MS; an outage is logged once, not per retry.
+// connection without one, and so has the wait for work in the shared queue. Pub/sub has its own
+// too, as Redis requires. Each reconnects by itself, backing off up to RECONNECT_MAX_MS; an
+// outage is logged once, not per retry.
 import { createClient } from 'redis';
 
 /** RESP2 replies: plain arrays, which the scripts' and XREAD's raw replies are read as. */
@@ -29,6 +30,8 @@ export interface RedisConnections {
   readonly command: RedisClient;
   /** Blocking reads of log streams (no command timeout). */
   readonly blocking: RedisClient;
+  /** The blocking wait for work in the shared queue (no command timeout). */
+  readonly queue: RedisClient;
   /** SUBSCRIBE. */
   readonly subscriber: RedisClient;
   close(): Promise<void>;
@@ -64,14 +67,15 @@ async function connect(redis: RedisClient, url: string): Promise<void> {
   }
 }
 
-/** Opens the three connections; start-up fails when Redis cannot be reached. */
+/** Opens the four connections; start-up fails when Redis cannot be reached. */
 export async function openRedis(url: string, instance: string): Promise<RedisConnections> {
   const command = client(url, `${instance}:command`, 5000);
   const blocking = client(url, `${instance}:blocking`, undefined);
+  const queue = client(url, `${instance}:queue`, undefined);
   const subscriber = client(url, `${instance}:subscriber`, 5000);
   const opened: RedisClient[] = [];
   try {
-    for (const redis of [command, blocking, subscriber]) {
+    for (const redis of [command, blocking, queue, subscriber]) {
       await connect(redis, url);
       opened.push(redis);
     }
@@ -82,10 +86,12 @@ export async function openRedis(url: string, instance: string): Promise<RedisCon
   return {
     command,
     blocking,
+    queue,
     subscriber,
     async close() {
-      // The blocked read never answers: it is dropped, the others finish what they sent.
+      // The blocked reads never answer: they are dropped, the others finish what they sent.
       blocking.destroy();
+      queue.destroy();
       await Promise.allSettled([command.close(), subscriber.close()]);
     },
   };

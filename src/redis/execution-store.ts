@@ -1,33 +1,38 @@
 // Executions in Redis, for several instances behind a load balancer: any instance registers,
 // reads, lists, streams and cancels any execution, whichever instance holds it.
 //
-// The instance that holds an execution (the one it was submitted to) keeps it in memory while
+// A submission starts at once on the instance it came to when that has a free slot and nothing
+// waits; else it waits in the shared queue (queue.ts), and the first instance with a free slot
+// takes it. The instance that holds an execution (that took it) keeps it in memory while
 // it is unfinished and writes it through as it happens (journal.ts); every read elsewhere, and
 // every read of a finished one, is a copy built from Redis (replica.ts), and a stream of one is a
 // copy kept live by this instance's one follower (follower.ts). What it ran it keeps for the
 // retention time too, for its own streams of them, as the memory store does. Admission is
-// atomic across instances (scripts.ts ADD, CHARIOT_MAX_PER_USER), and a cancel is stored before
-// its holder is woken, so that none is lost. Records and logs expire after the retention time
+// atomic across instances (scripts.ts ENQUEUE: CHARIOT_MAX_PER_USER, CHARIOT_MAX_QUEUE), and a
+// cancel is stored before its holder is woken, so that none is lost. Records and logs expire after the retention time
 // (PEXPIRE).
 import { randomUUID } from 'node:crypto';
-import { TooManyExecutionsError } from '../errors.js';
+import { QueueFullError, TooManyExecutionsError } from '../errors.js';
 import { Execution } from '../execution.js';
-import type { CancelRequest, ExecutionStore, Lease } from '../store.js';
+import type { CancelRequest, ExecutionStore, Lease, Placement } from '../store.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisConnections } from './connection.js';
 import { LogFollower } from './follower.js';
 import { InstanceWatch } from './instances.js';
 import { Journal } from './journal.js';
-import { controlChannel, heldKey, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
+import { controlChannel, heldKey, historyKey, logKey, queueKey, QUEUE_EVENTS_KEY, recordKey, TURNS_KEY, unfinishedKey, WAITING_KEY } from './keys.js';
+import { SharedQueue } from './queue.js';
 import { stateOf, type RecordFields } from './record.js';
 import { replicaOf, type Replica } from './replica.js';
-import { ADD, CANCEL, SNAPSHOT } from './scripts.js';
+import { CANCEL, ENQUEUE, SNAPSHOT } from './scripts.js';
 import { guarded } from './unavailable.js';
 
 export interface RedisStoreOptions {
   readonly instance: string;
   /** CHARIOT_MAX_PER_USER, across every instance. */
   readonly maxPerUser: number;
+  /** CHARIOT_MAX_QUEUE: executions waiting in the shared queue, across every instance. */
+  readonly maxQueue: number;
   /** CHARIOT_LOG_BUFFER. */
   readonly capacity: number;
   /** CHARIOT_SSE_LAG_BUDGET, for the copies' readers. */
@@ -49,6 +54,7 @@ export class RedisExecutionStore implements ExecutionStore {
    */
   readonly #ended = new Set<Execution>();
   readonly #follower: LogFollower;
+  readonly queue: SharedQueue;
   #cancelListener: CancelRequest | undefined;
   #watch: InstanceWatch | undefined;
 
@@ -57,6 +63,7 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#options = options;
     this.#claim = `${options.instance}/${randomUUID()}`;
     this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id), options.retentionMs);
+    this.queue = new SharedQueue(redis, { instance: options.instance, claim: this.#claim });
   }
 
   /** The store, subscribed to this instance's control channel, beating and watching the other instances. */
@@ -88,12 +95,25 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#cancelListener = listener;
   }
 
-  async add(execution: Execution): Promise<void> {
+  async add(execution: Execution, takeHere: boolean): Promise<Placement> {
     const { id, owner } = execution;
-    const added = await guarded(() => ADD.run(this.#redis.command, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
-      String(this.#options.maxPerUser), id, owner, execution.program, String(execution.createdAt.getTime()), this.#options.instance, this.#claim,
-    ]));
-    if (added !== 1) throw new TooManyExecutionsError(this.#options.maxPerUser);
+    const { instance, maxPerUser, maxQueue } = this.#options;
+    const reply = await guarded(() => ENQUEUE.run(this.#redis.command, [
+      recordKey(id), historyKey(owner), unfinishedKey(owner), queueKey(owner), TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance),
+    ], [
+      String(maxPerUser), String(maxQueue), id, owner, execution.program, String(execution.createdAt.getTime()), instance, takeHere ? this.#claim : '',
+    ])) as readonly number[];
+    const [placed, waiting] = reply;
+    if (placed === 0) throw new TooManyExecutionsError(maxPerUser);
+    this.queue.noteQueued(waiting ?? 0);
+    if (placed === -1) throw new QueueFullError(maxQueue, 1);
+    if (placed === 1) return 'queued';
+    this.hold(execution);
+    return 'held';
+  }
+
+  hold(execution: Execution): void {
+    const { id } = execution;
     const journal = new Journal(execution, {
       redis: this.#redis.command,
       claim: this.#claim,
@@ -137,8 +157,8 @@ export class RedisExecutionStore implements ExecutionStore {
   }
 
   async requestCancel(id: string): Promise<'asked' | 'finished' | 'unknown'> {
-    const reply = await guarded(() => CANCEL.run(this.#redis.command, [recordKey(id)], []));
-    return reply === 1 ? 'asked' : reply === 0 ? 'finished' : 'unknown';
+    const reply = await guarded(() => CANCEL.run(this.#redis.command, [recordKey(id)], [String(Date.now()), String(this.#options.retentionMs)]));
+    return reply === 1 || reply === 2 ? 'asked' : reply === 0 ? 'finished' : 'unknown';
   }
 
   listByOwner(owner: string): Promise<readonly Execution[]> {
@@ -180,6 +200,7 @@ export class RedisExecutionStore implements ExecutionStore {
   }
 
   async close(): Promise<void> {
+    this.queue.close();
     for (const { journal } of this.#journals.values()) journal.abandon();
     this.#journals.clear();
     for (const execution of this.#ended) execution.forget();

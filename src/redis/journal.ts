@@ -23,7 +23,7 @@ import type { LogEntry, LogReader } from '../log-buffer.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisClient } from './connection.js';
 import { heldKey, historyKey, logKey, recordKey, unfinishedKey } from './keys.js';
-import { ADD, WRITE } from './scripts.js';
+import { RESTORE, WRITE } from './scripts.js';
 
 /** How long an entry stays in the stream past the ring, at least, for readers on other instances. */
 export const KEEP_UP_MS = 2000;
@@ -217,8 +217,8 @@ export class Journal {
     try {
       if (this.#restore) {
         const { id, owner, program, createdAt } = this.#execution;
-        await ADD.run(this.#options.redis, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
-          '', id, owner, program, String(createdAt.getTime()), this.#options.instance, this.#options.claim,
+        await RESTORE.run(this.#options.redis, [recordKey(id), historyKey(owner), unfinishedKey(owner), heldKey(this.#options.instance)], [
+          id, owner, program, String(createdAt.getTime()), this.#options.instance, this.#options.claim,
         ]);
         this.#restore = false;
       }

@@ -60,3 +60,16 @@ export function controlChannel(instance: string): string {
 export function wakeKey(instance: string): string {
   return `chariot:instance:${instance}:wake`;
 }
+
+/**
+ * The shared queue (queue.ts): each user's waiting executions in submission order (a list of
+ * ids), the users with waiting executions in turn order (a list: the next turn is its head), all
+ * waiting executions scored by submission time (a sorted set: how many wait, and for how long),
+ * and a stream of one entry that wakes the instances waiting for work when some arrives.
+ */
+export function queueKey(owner: string): string {
+  return `${USER_PREFIX}${owner}:queue`;
+}
+export const TURNS_KEY = 'chariot:queue:turns';
+export const WAITING_KEY = 'chariot:queue:waiting';
+export const QUEUE_EVENTS_KEY = 'chariot:queue:events';

@@ -2,7 +2,7 @@
 // instance ever reads a record without the log entries it counts, or a half-registered one.
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './connection.js';
-import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, RECORD_PREFIX, USER_PREFIX } from './keys.js';
+import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, RECORD_PREFIX, TURNS_KEY, USER_PREFIX, WAITING_KEY } from './keys.js';
 
 /** A script run by its SHA1 (EVALSHA), sent whole (EVAL) only when Redis does not know it yet. */
 export class Script {
@@ -26,23 +26,18 @@ export class Script {
 }
 
 /**
- * Registers an execution, all or nothing, unless its owner already has `max` unfinished ones on
- * any instance. With no `max` ('') it registers again one that Redis lost (a new epoch), as its
- * holder knows it, unless the record is there after all; it was admitted once, so no limit.
- * KEYS: record, history, unfinished, the holder's held set. ARGV: max, id, owner, program,
- * created, home, claim. Returns 1, or 0 when refused (or already there).
+ * Registers again an execution that Redis lost (a new epoch), as the instance holding it knows
+ * it, unless the record is there after all. It was admitted once, so no limit applies.
+ * KEYS: record, history, unfinished, the holder's held set. ARGV: id, owner, program, created,
+ * home, claim. Returns 1, or 0 when the record is there.
  */
-export const ADD = new Script(`
-if ARGV[1] == '' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-elseif redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'id', ARGV[2], 'owner', ARGV[3], 'program', ARGV[4], 'created', ARGV[5],
-  'home', ARGV[6], 'claim', ARGV[7], 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[2])
+export const RESTORE = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'program', ARGV[3], 'created', ARGV[4],
+  'home', ARGV[5], 'claim', ARGV[6], 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
 return 1
 `);
 
@@ -108,17 +103,107 @@ return { record, redis.call('XRANGE', KEYS[2], string.format('%d-0', from), '+')
 `);
 
 /**
- * Asks for a cancel: stored in the record first, so that it is never lost, then the instance
- * holding the execution is woken on its control channel. KEYS: record. Returns 1 when asked,
- * 0 when the execution already finished, -1 when it is unknown.
+ * Ends an execution that waits in the shared queue, without it ever running: out of its user's
+ * queue (and out of the turns when that was its user's last), out of the waiting set, its end in
+ * its log (so that every stream gets `done`), out of its owner's unfinished set, expiring after
+ * the retention time. A Lua function that the scripts below include.
  */
-export const CANCEL = new Script(`
+const END_QUEUED = `
+local function endQueued(id, status, outcome, now, retention)
+  local record = '${RECORD_PREFIX}' .. id
+  local owner = redis.call('HGET', record, 'owner')
+  local queue = '${USER_PREFIX}' .. owner .. ':queue'
+  redis.call('LREM', queue, 1, id)
+  if redis.call('LLEN', queue) == 0 then redis.call('LREM', '${TURNS_KEY}', 1, owner) end
+  redis.call('ZREM', '${WAITING_KEY}', id)
+  local seq = redis.call('HGET', record, 'top_ms')
+  local sub = tonumber(redis.call('HGET', record, 'top_sq')) + 1
+  redis.call('XADD', record .. ':log', seq .. '-' .. sub, 'e', outcome, 'c', now)
+  redis.call('HSET', record, 'status', status, 'outcome', outcome, 'completed', now, 'claim', 'ended', 'top_sq', tostring(sub))
+  redis.call('SREM', '${USER_PREFIX}' .. owner .. ':unfinished', id)
+  redis.call('PEXPIRE', record, retention)
+  redis.call('PEXPIRE', record .. ':log', retention)
+end
+`;
+
+/**
+ * Submits an execution, all or nothing, unless its owner already has `max` unfinished ones on
+ * any instance (0), or the shared queue is full (-1). With a claim, it is taken here at once
+ * when nothing waits (2: this instance holds it); else it waits in its owner's queue (1), and
+ * the instances waiting for work are woken.
+ * KEYS: record, history, unfinished, the owner's queue, turns, waiting, queue events, this
+ * instance's held set. ARGV: max per user, max queue, id, owner, program, created, instance,
+ * claim ('' to queue it whatever waits). Returns { result, executions waiting now }.
+ */
+export const ENQUEUE = new Script(`
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return { 0, 0 } end
+local waiting = redis.call('ZCARD', KEYS[6])
+local take = ARGV[8] ~= '' and waiting == 0
+if not take and waiting >= tonumber(ARGV[2]) then return { -1, waiting } end
+local home, claim = '', ''
+if take then home, claim = ARGV[7], ARGV[8] end
+redis.call('HSET', KEYS[1], 'id', ARGV[3], 'owner', ARGV[4], 'program', ARGV[5], 'created', ARGV[6],
+  'home', home, 'claim', claim, 'status', 'queued', 'seq', '0', 'top_ms', '0', 'top_sq', '0')
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3])
+if take then
+  redis.call('SADD', KEYS[8], ARGV[3])
+  return { 2, 0 }
+end
+redis.call('RPUSH', KEYS[4], ARGV[3])
+if redis.call('LLEN', KEYS[4]) == 1 then redis.call('RPUSH', KEYS[5], ARGV[4]) end
+redis.call('ZADD', KEYS[6], ARGV[6], ARGV[3])
+redis.call('XADD', KEYS[7], 'MAXLEN', '1', '*', 'q', '1')
+return { 1, waiting + 1 }
+`);
+
+/**
+ * Takes the next waiting execution for this instance: the first of the user whose turn it is,
+ * who then goes to the back of the turns (round robin between users, across every instance).
+ * KEYS: turns, waiting, queue events, this instance's held set. ARGV: instance, claim.
+ * Returns { 1, id, owner, program, created, executions waiting now } or, when nothing waits,
+ * { 0, the id of the newest queue event } (a blocked XREAD after it wakes at the next submission).
+ */
+export const CLAIM = new Script(`
+while true do
+  local owner = redis.call('LPOP', KEYS[1])
+  if not owner then
+    local newest = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
+    return { 0, newest and newest[1] or '0-0' }
+  end
+  local queue = '${USER_PREFIX}' .. owner .. ':queue'
+  local id = redis.call('LPOP', queue)
+  if redis.call('LLEN', queue) > 0 then redis.call('RPUSH', KEYS[1], owner) end
+  if id then
+    redis.call('ZREM', KEYS[2], id)
+    local record = '${RECORD_PREFIX}' .. id
+    if redis.call('HGET', record, 'status') == 'queued' then
+      redis.call('HSET', record, 'home', ARGV[1], 'claim', ARGV[2])
+      redis.call('SADD', KEYS[4], id)
+      return { 1, id, owner, redis.call('HGET', record, 'program'), redis.call('HGET', record, 'created'), redis.call('ZCARD', KEYS[2]) }
+    end
+  end
+end
+`);
+
+/**
+ * Asks for a cancel. One that waits in the shared queue ends there and then (2). Else the
+ * request is stored in the record first, so that it is never lost, then the instance holding the
+ * execution is woken on its control channel (1). 0 when the execution already finished, -1 when
+ * it is unknown. KEYS: record. ARGV: now ms, retention ms.
+ */
+export const CANCEL = new Script(`${END_QUEUED}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if status ~= 'queued' and status ~= 'running' then return 0 end
-redis.call('HSET', KEYS[1], 'cancel', '1')
 local home = redis.call('HGET', KEYS[1], 'home')
-redis.call('PUBLISH', '${CONTROL_CHANNEL_PREFIX}' .. home .. '${CONTROL_CHANNEL_SUFFIX}', redis.call('HGET', KEYS[1], 'id'))
+local id = redis.call('HGET', KEYS[1], 'id')
+if home == '' then
+  endQueued(id, 'cancelled', cjson.encode({ status = 'cancelled' }), ARGV[1], ARGV[2])
+  return 2
+end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+redis.call('PUBLISH', '${CONTROL_CHANNEL_PREFIX}' .. home .. '${CONTROL_CHANNEL_SUFFIX}', id)
 return 1
 `);
 

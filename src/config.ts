@@ -35,6 +35,14 @@ export interface Config {
   readonly isolateIdleMs: number;
   /** Executions waiting for a slot before the server answers 503. Default 1000. */
   readonly maxQueue: number;
+  /**
+   * How long an execution may wait for a slot: one whose predicted wait is longer is refused
+   * (503, Retry-After), and one that has waited this long ends as an error. Default 5 s: under
+   * overload a client is better told at once when to come back than left waiting, and 5 s of
+   * waiting plus the run stays within the timeouts of common HTTP clients and load generators
+   * (autocannon's 10 s), of which a sync /api/execute needs both.
+   */
+  readonly maxQueueWaitMs: number;
   /** Unfinished executions per user before the server answers 429. Default 64. */
   readonly maxPerUser: number;
   /**
@@ -167,6 +175,7 @@ export const DEFAULTS = Object.freeze({
   isolateIdleMs: 15_000,
   instanceTimeoutMs: 10_000,
   maxQueue: 1000,
+  maxQueueWaitMs: 5000,
   maxPerUser: 64,
   maxStreamsPerUser: 64,
   quarantineLimit: 8,
@@ -215,6 +224,7 @@ export const RANGES = Object.freeze({
   CHARIOT_ISOLATE_IDLE_MS: [1000, DAY_MS],
   CHARIOT_INSTANCE_TIMEOUT_MS: [1000, 3_600_000],
   CHARIOT_MAX_QUEUE: [0, 1_000_000],
+  CHARIOT_MAX_QUEUE_WAIT_MS: [100, DAY_MS],
   CHARIOT_MAX_PER_USER: [1, 100_000],
   CHARIOT_MAX_STREAMS_PER_USER: [1, 100_000],
   CHARIOT_QUARANTINE_LIMIT: [1, 1000],
@@ -430,6 +440,7 @@ export function loadConfig(env: Env = process.env): Config {
     spareIsolates: integer(env, 'CHARIOT_SPARE_ISOLATES', DEFAULTS.spareIsolates),
     isolateIdleMs: integer(env, 'CHARIOT_ISOLATE_IDLE_MS', DEFAULTS.isolateIdleMs),
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue),
+    maxQueueWaitMs: integer(env, 'CHARIOT_MAX_QUEUE_WAIT_MS', DEFAULTS.maxQueueWaitMs),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser),
     maxStreamsPerUser: integer(env, 'CHARIOT_MAX_STREAMS_PER_USER', DEFAULTS.maxStreamsPerUser),
     quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit),

@@ -100,6 +100,22 @@ export class QueueFullError extends ChariotError {
   }
 }
 
+export class QueueWaitError extends ChariotError {
+  override readonly code = 'QUEUE_WAIT';
+  override readonly status = 503;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(predictedMs: number, limitMs: number) {
+    super(`The predicted wait for a slot (${predictedMs} ms) is over CHARIOT_MAX_QUEUE_WAIT_MS (${limitMs} ms); try again later`);
+    // When the queue ahead, going at the same pace, would have shrunk to the limit.
+    this.headers = { 'Retry-After': String(Math.max(1, Math.ceil((predictedMs - limitMs) / 1000))) };
+  }
+}
+
+/** How an execution that waited CHARIOT_MAX_QUEUE_WAIT_MS without starting ends. */
+export function queueWaitMessage(limitMs: number): string {
+  return `Waited ${limitMs} ms for a slot without starting (CHARIOT_MAX_QUEUE_WAIT_MS)`;
+}
+
 export class LogBudgetFullError extends ChariotError {
   override readonly code = 'LOG_BUDGET_FULL';
   override readonly status = 503;

@@ -3,7 +3,7 @@
 // periodic sweep, not a timer per execution).
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { AlreadyFinishedError, ExecutionNotFoundError, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
+import { AlreadyFinishedError, ExecutionNotFoundError, queueWaitMessage, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
 import { IdleCollector } from './idle-collector.js';
 import { LogBudget, type LogBudgetStats } from './log-budget.js';
@@ -91,8 +91,9 @@ export class ExecutionManager {
     this.#setAside = new SetAsideLedger({ perUser: config.quarantinePerUser, cooldownMs: config.quarantineCooldownMs });
     this.#pool = new WorkerPool(config, (message) => this.#onWorkerMessage(message), () => this.#announceRestartIfNeeded());
     this.#scheduler = new Scheduler<Execution>(
-      { capacity: config.threads * config.tasksPerThread, maxQueue: config.maxQueue },
+      { capacity: config.threads * config.tasksPerThread, maxQueue: config.maxQueue, maxWaitMs: config.maxQueueWaitMs },
       (execution) => this.#run(execution),
+      (execution) => this.#finish(execution, { status: 'error', reason: 'queue', message: queueWaitMessage(config.maxQueueWaitMs) }),
     );
     const interval = Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(10, Math.floor(config.retentionMs / 4)));
     this.#sweep = setInterval(() => {
@@ -196,7 +197,7 @@ export class ExecutionManager {
     if (unfinished >= this.#config.maxPerUser) throw new TooManyExecutionsError(this.#config.maxPerUser);
     this.#logBudget.assertRoom(owner);
     const shared = this.#store.queue;
-    if (shared === undefined) this.#scheduler.assertRoom();
+    if (shared === undefined) this.#scheduler.assertRoom(owner);
     const execution = new Execution(executionId(), owner, program, {
       capacity: this.#config.logBuffer,
       lagBudget: this.#config.sseLagBudget,

@@ -64,6 +64,7 @@ async function openStorage(config: Config, parts: ServerParts): Promise<Storage>
       instance: config.instanceId,
       maxPerUser: config.maxPerUser,
       maxQueue: config.maxQueue,
+      maxQueueWaitMs: config.maxQueueWaitMs,
       capacity: config.logBuffer,
       lagBudget: config.sseLagBudget,
       retentionMs: config.retentionMs,

@@ -45,7 +45,7 @@ export interface ExecTask {
 export type ResultType = 'number' | 'string' | 'boolean' | 'null' | 'undefined' | 'bigint' | 'array' | 'object';
 
 /** Which limit or fault ended an execution with status `error`. */
-export type ErrorReason = 'script' | 'syntax' | 'result' | 'cpu' | 'wall' | 'memory' | 'isolate' | 'worker' | 'instance' | 'internal';
+export type ErrorReason = 'script' | 'syntax' | 'result' | 'cpu' | 'wall' | 'memory' | 'isolate' | 'worker' | 'instance' | 'queue' | 'internal';
 
 export type Outcome =
   | { readonly status: 'completed'; readonly type: ResultType; /** JSON text of the value */ readonly json: string }

@@ -12,7 +12,7 @@
 // cancel is stored before its holder is woken, so that none is lost. Records and logs expire after the retention time
 // (PEXPIRE).
 import { randomUUID } from 'node:crypto';
-import { QueueFullError, TooManyExecutionsError } from '../errors.js';
+import { QueueFullError, QueueWaitError, TooManyExecutionsError } from '../errors.js';
 import { Execution } from '../execution.js';
 import type { CancelRequest, ExecutionStore, Lease, Placement } from '../store.js';
 import type { Outcome } from '../../worker/protocol.js';
@@ -20,7 +20,7 @@ import type { RedisConnections } from './connection.js';
 import { LogFollower } from './follower.js';
 import { InstanceWatch } from './instances.js';
 import { Journal } from './journal.js';
-import { controlChannel, heldKey, historyKey, logKey, queueKey, QUEUE_EVENTS_KEY, recordKey, TURNS_KEY, unfinishedKey, WAITING_KEY } from './keys.js';
+import { controlChannel, heldKey, historyKey, logKey, PACE_KEY, queueKey, QUEUE_EVENTS_KEY, recordKey, TURNS_KEY, unfinishedKey, WAITING_KEY } from './keys.js';
 import { SharedQueue } from './queue.js';
 import { stateOf, type RecordFields } from './record.js';
 import { replicaOf, type Replica } from './replica.js';
@@ -33,6 +33,8 @@ export interface RedisStoreOptions {
   readonly maxPerUser: number;
   /** CHARIOT_MAX_QUEUE: executions waiting in the shared queue, across every instance. */
   readonly maxQueue: number;
+  /** CHARIOT_MAX_QUEUE_WAIT_MS. */
+  readonly maxQueueWaitMs: number;
   /** CHARIOT_LOG_BUFFER. */
   readonly capacity: number;
   /** CHARIOT_SSE_LAG_BUDGET, for the copies' readers. */
@@ -63,7 +65,7 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#options = options;
     this.#claim = `${options.instance}/${randomUUID()}`;
     this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id), options.retentionMs);
-    this.queue = new SharedQueue(redis, { instance: options.instance, claim: this.#claim });
+    this.queue = new SharedQueue(redis, { instance: options.instance, claim: this.#claim, maxWaitMs: options.maxQueueWaitMs, retentionMs: options.retentionMs });
   }
 
   /** The store, subscribed to this instance's control channel, beating and watching the other instances. */
@@ -97,16 +99,18 @@ export class RedisExecutionStore implements ExecutionStore {
 
   async add(execution: Execution, takeHere: boolean): Promise<Placement> {
     const { id, owner } = execution;
-    const { instance, maxPerUser, maxQueue } = this.#options;
+    const { instance, maxPerUser, maxQueue, maxQueueWaitMs } = this.#options;
     const reply = await guarded(() => ENQUEUE.run(this.#redis.command, [
-      recordKey(id), historyKey(owner), unfinishedKey(owner), queueKey(owner), TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance),
+      recordKey(id), historyKey(owner), unfinishedKey(owner), queueKey(owner), TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance), PACE_KEY,
     ], [
       String(maxPerUser), String(maxQueue), id, owner, execution.program, String(execution.createdAt.getTime()), instance, takeHere ? this.#claim : '',
-    ])) as readonly number[];
-    const [placed, waiting] = reply;
+      String(maxQueueWaitMs),
+    ])) as readonly (number | string)[];
+    const [placed, waiting, predicted, oldest] = reply.map(Number);
     if (placed === 0) throw new TooManyExecutionsError(maxPerUser);
-    this.queue.noteQueued(waiting ?? 0);
+    this.queue.noteQueued(waiting ?? 0, oldest === undefined || Number.isNaN(oldest) ? undefined : oldest);
     if (placed === -1) throw new QueueFullError(maxQueue, 1);
+    if (placed === -2) throw new QueueWaitError(predicted ?? 0, maxQueueWaitMs);
     if (placed === 1) return 'queued';
     this.hold(execution);
     return 'held';
@@ -200,7 +204,7 @@ export class RedisExecutionStore implements ExecutionStore {
   }
 
   async close(): Promise<void> {
-    this.queue.close();
+    await this.queue.close();
     for (const { journal } of this.#journals.values()) journal.abandon();
     this.#journals.clear();
     for (const execution of this.#ended) execution.forget();

@@ -65,7 +65,8 @@ export function wakeKey(instance: string): string {
  * The shared queue (queue.ts): each user's waiting executions in submission order (a list of
  * ids), the users with waiting executions in turn order (a list: the next turn is its head), all
  * waiting executions scored by submission time (a sorted set: how many wait, and for how long),
- * and a stream of one entry that wakes the instances waiting for work when some arrives.
+ * a stream of one entry that wakes the instances waiting for work when some arrives, and the
+ * pace of every instance (for predicting a wait).
  */
 export function queueKey(owner: string): string {
   return `${USER_PREFIX}${owner}:queue`;
@@ -73,3 +74,5 @@ export function queueKey(owner: string): string {
 export const TURNS_KEY = 'chariot:queue:turns';
 export const WAITING_KEY = 'chariot:queue:waiting';
 export const QUEUE_EVENTS_KEY = 'chariot:queue:events';
+/** Each instance's pace: how many runs its slots start per ms when busy (a hash by instance id). */
+export const PACE_KEY = 'chariot:queue:pace';

@@ -9,13 +9,24 @@
 // submission adds an event, which wakes every waiting instance, and the first CLAIM wins. An
 // event that came between that CLAIM and the XREAD has a newer id, so the XREAD returns at once:
 // no submission is missed, and a lost reply is only a spurious wake.
+//
+// The wait is bounded (CHARIOT_MAX_QUEUE_WAIT_MS): ENQUEUE refuses a submission whose predicted
+// wait is longer, from the pace every instance publishes here (PACE_KEY: its slots over the mean
+// time a run holds one); CLAIM ends instead of taking one that waited longer, and every instance
+// ends those that did at the oldest one's deadline (EXPIRE_WAITING), which it learns from its
+// own submissions, or looks for at least once per CHARIOT_MAX_QUEUE_WAIT_MS.
 import type { QueuedWork, SharedWork } from '../store.js';
 import type { RedisConnections } from './connection.js';
-import { QUEUE_EVENTS_KEY, TURNS_KEY, WAITING_KEY, heldKey } from './keys.js';
-import { CLAIM } from './scripts.js';
+import { queueWaitMessage } from '../errors.js';
+import { RunPace } from '../run-pace.js';
+import { PACE_KEY, QUEUE_EVENTS_KEY, TURNS_KEY, WAITING_KEY, heldKey } from './keys.js';
+import { CLAIM, EXPIRE_WAITING } from './scripts.js';
 
 /** Waits between tries when Redis could not be reached. */
 const RETRY_MS = 200;
+/** This instance's pace is written again when it moved by this much, at most once per PACE_EVERY_MS. */
+const PACE_CHANGE = 0.1;
+const PACE_EVERY_MS = 1000;
 
 /** Runs taken work; settles when its slot is free again. */
 export type StartWork = (work: QueuedWork) => Promise<void>;
@@ -24,6 +35,9 @@ export interface SharedQueueOptions {
   readonly instance: string;
   /** The claim this instance writes what it holds with. */
   readonly claim: string;
+  /** CHARIOT_MAX_QUEUE_WAIT_MS. */
+  readonly maxWaitMs: number;
+  readonly retentionMs: number;
 }
 
 export class SharedQueue implements SharedWork {
@@ -43,10 +57,20 @@ export class SharedQueue implements SharedWork {
   #failing = false;
   #paused = false;
   #closed = false;
+  readonly #pace = new RunPace();
+  /** The pace last written (runs per ms), and when. */
+  #published = 0;
+  #publishedAt = 0;
+  /** The next look for executions that waited too long, and the time it is set for. */
+  #expiry: NodeJS.Timeout | undefined;
+  #expiryAt = Number.POSITIVE_INFINITY;
+  /** How one that waited too long ends (JSON of an Outcome). */
+  readonly #overdue: string;
 
   constructor(redis: RedisConnections, options: SharedQueueOptions) {
     this.#redis = redis;
     this.#options = options;
+    this.#overdue = JSON.stringify({ status: 'error', reason: 'queue', message: queueWaitMessage(options.maxWaitMs) });
   }
 
   get queued(): number {
@@ -61,6 +85,7 @@ export class SharedQueue implements SharedWork {
     this.#capacity = capacity;
     this.#start = start;
     this.#pump();
+    this.#expireAt(Date.now() + this.#options.maxWaitMs);
   }
 
   /** For ENQUEUE with a claim. */
@@ -75,7 +100,12 @@ export class SharedQueue implements SharedWork {
   }
 
   occupy(run: Promise<void>): void {
-    void run.catch(() => undefined).finally(() => this.#slotFreed());
+    const began = performance.now();
+    void run.catch(() => undefined).finally(() => {
+      this.#pace.record(performance.now() - began);
+      this.#publishPace();
+      this.#slotFreed();
+    });
   }
 
   /** What waits stays for the other instances. */
@@ -84,15 +114,60 @@ export class SharedQueue implements SharedWork {
     clearTimeout(this.#retry);
   }
 
-  /** The wait's connection is closed by RedisConnections.close(), which ends a blocked XREAD. */
-  close(): void {
+  /**
+   * Stops taking, and forgets this instance's pace, so that no prediction counts on its slots.
+   * The wait's connection is closed by RedisConnections.close(), which ends a blocked XREAD.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     this.pause();
+    clearTimeout(this.#expiry);
+    await this.#redis.command.hDel(PACE_KEY, this.#options.instance).catch(() => undefined);
   }
 
-  /** Submissions here noted how many wait now. */
-  noteQueued(queued: number): void {
+  /** A submission here saw how many wait now, and since when the oldest of them (ms; undefined: none). */
+  noteQueued(queued: number, oldest: number | undefined): void {
     this.#queued = queued;
+    if (oldest !== undefined) this.#expireAt(oldest + this.#options.maxWaitMs);
+  }
+
+  /** Looks for executions that waited too long at `at` (or sooner, when already set sooner). */
+  #expireAt(at: number): void {
+    if (this.#closed || at >= this.#expiryAt) return;
+    clearTimeout(this.#expiry);
+    this.#expiryAt = at;
+    this.#expiry = setTimeout(() => void this.#expireOverdue(), Math.max(0, at - Date.now()));
+    this.#expiry.unref();
+  }
+
+  async #expireOverdue(): Promise<void> {
+    this.#expiryAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = now + this.#options.maxWaitMs;
+    try {
+      const [ended, oldest] = (await EXPIRE_WAITING.run(this.#redis.command, [WAITING_KEY], [
+        String(now - this.#options.maxWaitMs), String(now), String(this.#options.retentionMs), this.#overdue,
+      ])) as readonly number[];
+      if (ended === 1000) next = now;
+      else if (oldest !== undefined && oldest >= 0) next = Math.min(next, oldest + this.#options.maxWaitMs);
+    } catch {
+      // Redis unreachable: the next look (at most a wait limit away) tries again.
+      next = now + RETRY_MS;
+    }
+    this.#expireAt(next);
+  }
+
+  /** Writes this instance's pace when it moved, for the predictions of every instance. */
+  #publishPace(): void {
+    const rate = this.#pace.rate(this.#capacity);
+    const now = Date.now();
+    if (rate === undefined || this.#closed || now - this.#publishedAt < PACE_EVERY_MS) return;
+    if (this.#published > 0 && Math.abs(rate - this.#published) <= PACE_CHANGE * this.#published) return;
+    this.#published = rate;
+    this.#publishedAt = now;
+    this.#redis.command.hSet(PACE_KEY, this.#options.instance, String(rate)).catch(() => {
+      this.#publishedAt = 0;
+    });
   }
 
   #slotFreed(): void {
@@ -137,8 +212,10 @@ export class SharedQueue implements SharedWork {
   }
 
   async #claim(): Promise<QueuedWork | undefined> {
-    const { instance, claim } = this.#options;
-    const reply = (await CLAIM.run(this.#redis.command, [TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance)], [instance, claim])) as readonly (string | number)[];
+    const { instance, claim, maxWaitMs, retentionMs } = this.#options;
+    const reply = (await CLAIM.run(this.#redis.command, [TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance)], [
+      instance, claim, String(Date.now()), String(maxWaitMs), String(retentionMs), this.#overdue,
+    ])) as readonly (string | number)[];
     if (reply[0] === 0) {
       this.#newest = String(reply[1]);
       this.#queued = 0;

@@ -2,7 +2,7 @@
 // instance ever reads a record without the log entries it counts, or a half-registered one.
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './connection.js';
-import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, RECORD_PREFIX, TURNS_KEY, USER_PREFIX, WAITING_KEY } from './keys.js';
+import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, PACE_KEY, RECORD_PREFIX, TURNS_KEY, USER_PREFIX, WAITING_KEY } from './keys.js';
 
 /** A script run by its SHA1 (EVALSHA), sent whole (EVAL) only when Redis does not know it yet. */
 export class Script {
@@ -112,6 +112,10 @@ const END_QUEUED = `
 local function endQueued(id, status, outcome, now, retention)
   local record = '${RECORD_PREFIX}' .. id
   local owner = redis.call('HGET', record, 'owner')
+  if not owner then
+    redis.call('ZREM', '${WAITING_KEY}', id)
+    return
+  end
   local queue = '${USER_PREFIX}' .. owner .. ':queue'
   redis.call('LREM', queue, 1, id)
   if redis.call('LLEN', queue) == 0 then redis.call('LREM', '${TURNS_KEY}', 1, owner) end
@@ -128,18 +132,43 @@ end
 
 /**
  * Submits an execution, all or nothing, unless its owner already has `max` unfinished ones on
- * any instance (0), or the shared queue is full (-1). With a claim, it is taken here at once
- * when nothing waits (2: this instance holds it); else it waits in its owner's queue (1), and
- * the instances waiting for work are woken.
+ * any instance (0), the shared queue is full (-1), or its predicted wait is over the limit (-2).
+ * With a claim, it is taken here at once when nothing waits (2: this instance holds it); else it
+ * waits in its owner's queue (1), and the instances waiting for work are woken.
+ * The prediction, when others wait already (else a free slot may be anywhere): its place in line
+ * (its owner's waiting ones, and one per turn of each other owner: owners before it in the turns
+ * get one more) over the pace of every live instance (PACE_KEY; none known: no refusal).
  * KEYS: record, history, unfinished, the owner's queue, turns, waiting, queue events, this
- * instance's held set. ARGV: max per user, max queue, id, owner, program, created, instance,
- * claim ('' to queue it whatever waits). Returns { result, executions waiting now }.
+ * instance's held set, pace. ARGV: max per user, max queue, id, owner, program, created,
+ * instance, claim ('' to queue it whatever waits), max wait ms.
+ * Returns { result, executions waiting now, predicted wait ms (-2), the oldest's submission ms }.
  */
 export const ENQUEUE = new Script(`
 if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return { 0, 0 } end
 local waiting = redis.call('ZCARD', KEYS[6])
 local take = ARGV[8] ~= '' and waiting == 0
 if not take and waiting >= tonumber(ARGV[2]) then return { -1, waiting } end
+if waiting > 0 then
+  local rate = 0
+  local paces = redis.call('HGETALL', KEYS[9])
+  for i = 1, #paces, 2 do
+    if redis.call('EXISTS', 'chariot:instance:' .. paces[i] .. ':alive') == 1 then rate = rate + tonumber(paces[i + 1]) end
+  end
+  if rate > 0 then
+    local own = redis.call('LLEN', KEYS[4])
+    local ahead, before = own, true
+    for _, other in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do
+      if other == ARGV[4] then before = false
+      else
+        local extra = own
+        if before then extra = own + 1 end
+        ahead = ahead + math.min(redis.call('LLEN', '${USER_PREFIX}' .. other .. ':queue'), extra)
+      end
+    end
+    local predicted = math.ceil((ahead + 1) / rate)
+    if predicted > tonumber(ARGV[9]) then return { -2, waiting, predicted } end
+  end
+end
 local home, claim = '', ''
 if take then home, claim = ARGV[7], ARGV[8] end
 redis.call('HSET', KEYS[1], 'id', ARGV[3], 'owner', ARGV[4], 'program', ARGV[5], 'created', ARGV[6],
@@ -154,17 +183,20 @@ redis.call('RPUSH', KEYS[4], ARGV[3])
 if redis.call('LLEN', KEYS[4]) == 1 then redis.call('RPUSH', KEYS[5], ARGV[4]) end
 redis.call('ZADD', KEYS[6], ARGV[6], ARGV[3])
 redis.call('XADD', KEYS[7], 'MAXLEN', '1', '*', 'q', '1')
-return { 1, waiting + 1 }
+return { 1, waiting + 1, 0, redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')[2] }
 `);
 
 /**
  * Takes the next waiting execution for this instance: the first of the user whose turn it is,
  * who then goes to the back of the turns (round robin between users, across every instance).
- * KEYS: turns, waiting, queue events, this instance's held set. ARGV: instance, claim.
+ * One that waited longer than the limit ends (`outcome`) instead, and the next is looked at.
+ * KEYS: turns, waiting, queue events, this instance's held set. ARGV: instance, claim, now ms,
+ * max wait ms, retention ms, the outcome of one that waited too long (JSON).
  * Returns { 1, id, owner, program, created, executions waiting now } or, when nothing waits,
  * { 0, the id of the newest queue event } (a blocked XREAD after it wakes at the next submission).
  */
-export const CLAIM = new Script(`
+export const CLAIM = new Script(`${END_QUEUED}
+local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[4])
 while true do
   local owner = redis.call('LPOP', KEYS[1])
   if not owner then
@@ -172,18 +204,36 @@ while true do
     return { 0, newest and newest[1] or '0-0' }
   end
   local queue = '${USER_PREFIX}' .. owner .. ':queue'
-  local id = redis.call('LPOP', queue)
-  if redis.call('LLEN', queue) > 0 then redis.call('RPUSH', KEYS[1], owner) end
+  local id = redis.call('LINDEX', queue, 0)
+  redis.call('RPUSH', KEYS[1], owner)
   if id then
-    redis.call('ZREM', KEYS[2], id)
     local record = '${RECORD_PREFIX}' .. id
-    if redis.call('HGET', record, 'status') == 'queued' then
+    if tonumber(redis.call('HGET', record, 'created')) <= cutoff then
+      endQueued(id, 'error', ARGV[6], ARGV[3], ARGV[5])
+    else
+      redis.call('LPOP', queue)
+      if redis.call('LLEN', queue) == 0 then redis.call('LREM', KEYS[1], -1, owner) end
+      redis.call('ZREM', KEYS[2], id)
       redis.call('HSET', record, 'home', ARGV[1], 'claim', ARGV[2])
       redis.call('SADD', KEYS[4], id)
       return { 1, id, owner, redis.call('HGET', record, 'program'), redis.call('HGET', record, 'created'), redis.call('ZCARD', KEYS[2]) }
     end
+  else
+    redis.call('LREM', KEYS[1], -1, owner)
   end
 end
+`);
+
+/**
+ * Ends the executions that waited in the shared queue longer than the limit (at most 1000 at
+ * once). KEYS: waiting. ARGV: cutoff (submitted at or before it: ms), now ms, retention ms, the
+ * outcome (JSON). Returns { how many it ended, the oldest one left's submission ms or -1 }.
+ */
+export const EXPIRE_WAITING = new Script(`${END_QUEUED}
+local overdue = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+for _, id in ipairs(overdue) do endQueued(id, 'error', ARGV[4], ARGV[2], ARGV[3]) end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+return { #overdue, oldest and tonumber(oldest) or -1 }
 `);
 
 /**
@@ -238,6 +288,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   end
 end
 redis.call('DEL', KEYS[2])
+redis.call('HDEL', '${PACE_KEY}', ARGV[1])
 if ARGV[4] ~= '1' then redis.call('SREM', KEYS[3], ARGV[1]) end
 return ended
 `);

@@ -73,6 +73,7 @@ export class ExecutionManager {
   /** The main thread's collection after load (CHARIOT_ISOLATE_IDLE_MS without executions). */
   readonly #idleCollector: IdleCollector;
   #closing: Promise<void> | undefined;
+  #draining = false;
 
   constructor(config: Config, store: ExecutionStore) {
     this.#config = config;
@@ -176,6 +177,21 @@ export class ExecutionManager {
     });
   }
 
+  /**
+   * Redis mode, SIGTERM: this instance takes no more work (what waits is for the others, and
+   * what is submitted here waits in the shared queue too), and its running executions go on;
+   * close() after whenIdle() cancels what is left.
+   */
+  drain(): void {
+    this.#draining = true;
+    this.#store.queue?.pause();
+  }
+
+  /** True once drain() was called. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   /** True when a worker thread holds a quarantined isolate: the process cannot exit normally. */
   get pinned(): boolean {
     return this.#pool.pinned;
@@ -254,7 +270,10 @@ export class ExecutionManager {
 
   /** Runs an execution this instance took from the shared queue (Redis mode); settles when its slot is free. */
   #take(work: QueuedWork): Promise<void> {
-    const execution = new Execution(work.id, work.owner, work.program, {
+    // The copy its streams here read, if any: they read on from it as it runs here.
+    const adopted = this.#store.adopt(work.id);
+    adopted?.countIn(this.#logBudget.open(work.owner));
+    const execution = adopted ?? new Execution(work.id, work.owner, work.program, {
       capacity: this.#config.logBuffer,
       lagBudget: this.#config.sseLagBudget,
       account: this.#logBudget.open(work.owner),

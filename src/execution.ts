@@ -74,7 +74,7 @@ export class Execution extends EventEmitter<ExecutionEvents> {
   #errorReason: ErrorReason | undefined;
   #progress: ProgressRecord | undefined;
   #progressAfterSeq = 0;
-  readonly #account: LogAccount | undefined;
+  #account: LogAccount | undefined;
   #forgotten = false;
 
   constructor(id: string, owner: string, program: string, log: ExecutionLogOptions, createdAt = new Date()) {
@@ -102,6 +102,17 @@ export class Execution extends EventEmitter<ExecutionEvents> {
     }
     if (state.outcome !== undefined) execution.finish(state.outcome, state.completedAt);
     return execution;
+  }
+
+  /**
+   * Counts its log in `account` from now on: a copy of a queued execution that this instance
+   * takes from the shared queue and runs itself (Redis mode), its streams here reading on.
+   */
+  countIn(account: LogAccount): void {
+    if (this.#account !== undefined) throw new Error('this execution is counted already');
+    this.#account = account;
+    this.logs.countIn(account);
+    account.attach(this.logs);
   }
 
   get status(): ExecutionStatus {

@@ -59,7 +59,7 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
   readonly #capacity: number;
   readonly #lagBudget: number;
   readonly #ring: (LogEntry | undefined)[];
-  readonly #sink: KeptLogSink | undefined;
+  #sink: KeptLogSink | undefined;
   #lastSeq = 0;
   /** Entries below this seq were evicted from the ring before their turn (`evictOldest()`). */
   #floor = 1;
@@ -102,6 +102,13 @@ export class LogBuffer extends EventEmitter<LogBufferEvents> {
     // cost 8 KiB of heap for every execution kept, most of which log little or nothing.
     this.#ring = [];
     this.#sink = sink;
+  }
+
+  /** Reports what it keeps to `sink` from now on (a log that had none: Execution.countIn()). */
+  countIn(sink: KeptLogSink): void {
+    if (this.#sink !== undefined) throw new Error('this log is counted already');
+    this.#sink = sink;
+    sink.resize(this.keptBytes);
   }
 
   /** Seq of the newest entry; 0 before the first. */

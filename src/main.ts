@@ -1,6 +1,7 @@
 // `npm start`: checks the permission model's grants (src/permissions.ts), reads the
 // configuration, starts the service, and stops it cleanly on SIGTERM/SIGINT (running scripts
-// cancelled, SSE streams ended with `done`, exit 0). A server that reached
+// cancelled, SSE streams ended with `done`, exit 0; in Redis mode it drains first: see
+// RunningServer.drain()). A server that reached
 // CHARIOT_QUARANTINE_LIMIT drains (CHARIOT_DRAIN_MS) and ends itself so that its supervisor
 // starts it again (exit status RESTART_EXIT_CODE, or SIGKILL when a thread pins the process).
 //
@@ -80,8 +81,21 @@ async function main(): Promise<void> {
     });
   };
   const stop = (signal: NodeJS.Signals): void => {
-    console.log(`chariot-exec: ${signal} received, shutting down`);
-    shutDown(0, signal);
+    if (config.redisUrl === undefined || stopping) {
+      console.log(`chariot-exec: ${signal} received, shutting down`);
+      return shutDown(0, signal);
+    }
+    // Redis mode: the other instances take over what waits, and this one's streams resume there.
+    console.log(`chariot-exec: ${signal} received, draining: running executions get up to ${config.drainMs} ms (CHARIOT_DRAIN_MS) to finish, then are cancelled`);
+    stopping = true;
+    setTimeout(() => {
+      console.error('chariot-exec: draining took too long, exiting');
+      exit(server, 1, undefined);
+    }, config.drainMs + SHUTDOWN_LIMIT_MS).unref();
+    server.drain(config.drainMs).then(() => exit(server, 0, signal), (error: unknown) => {
+      console.error('chariot-exec: draining failed', error);
+      exit(server, 1, undefined);
+    });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -22,6 +22,12 @@ export interface RunningServer {
   readonly manager: ExecutionManager;
   /** Stops accepting, cancels running scripts, ends SSE streams with done, closes the pool. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Redis mode, SIGTERM: stops accepting connections and taking work, hands every open stream off
+   * (ended without `done`: its client resumes on another instance), lets the running executions
+   * finish for up to `ms`, then close()s. Idempotent.
+   */
+  drain(ms: number): Promise<void>;
 }
 
 /** What the server is built on besides its Config; each defaults to the in-memory one. */
@@ -34,9 +40,9 @@ export interface ServerParts {
 const CLOSE_GRACE_MS = 2000;
 const SESSION_SWEEP_MS = 60_000;
 
-async function closeHttp(server: Server): Promise<void> {
-  const closed = once(server, 'close');
-  server.close();
+/** Stops listening (again: a drain stopped it already), then waits for the open connections, for a grace time. */
+async function closeHttp(server: Server, closed: Promise<unknown>): Promise<void> {
+  if (server.listening) server.close();
   server.closeIdleConnections();
   const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
   await closed;
@@ -82,6 +88,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
   const storage = await openStorage(config, parts);
   const { sessions, redisAvailable } = storage;
   const manager = new ExecutionManager(config, storage.executions);
+  const streams = new StreamSlots(config.maxStreamsPerUser);
   const app = createApp({
     manager,
     users,
@@ -91,7 +98,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
     ssePingMs: config.ssePingMs,
     sseRetryMs: config.sseRetryMs,
     sseStallTimeoutMs: config.sseStallTimeoutMs,
-    streams: new StreamSlots(config.maxStreamsPerUser),
+    streams,
     secureCookies: config.secureCookies,
     trustProxy: config.trustProxy,
     allowedOrigins: config.allowedOrigins,
@@ -116,19 +123,35 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
   }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // Once: a drain stops listening long before close() waits for the last connection.
+  const closed = once(server, 'close');
   let closing: Promise<void> | undefined;
-  return {
+  let draining: Promise<void> | undefined;
+  const running: RunningServer = {
     url: `http://${host}:${port}`,
     port,
     manager,
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
-        server.close();
+        if (server.listening) server.close();
         await manager.close();
-        await closeHttp(server);
+        await closeHttp(server, closed);
       })();
       return closing;
     },
+    drain(ms) {
+      draining ??= (async () => {
+        // New connections go to the other instances (a proxy tries the next on a refusal).
+        server.close();
+        server.closeIdleConnections();
+        manager.drain();
+        streams.handOffAll();
+        await manager.whenIdle(ms);
+        await running.close();
+      })();
+      return draining;
+    },
   };
+  return running;
 }

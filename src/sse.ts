@@ -116,13 +116,27 @@ export function subscribersOf(execution: Execution): readonly SubscriberStats[] 
 }
 
 /** Streams `execution` to `res` until it is done, the client goes away or its socket stalls. */
-export function streamExecution(res: ServerResponse, execution: Execution, options: StreamOptions): void {
-  // A client that went away while the execution was looked up has had its 'close' already.
-  if (res.destroyed) return options.onClose();
-  new SseSubscriber(res, execution, options).start(options.retryMs);
+/** An open stream, as its server may end it. */
+export interface OpenStream {
+  /**
+   * Ends the response without `done` (the socket reset if it still holds unsent data), so that
+   * the client resumes from its Last-Event-ID, on another instance: a draining one's streams.
+   */
+  handOff(): void;
 }
 
-class SseSubscriber implements SubscriberStats {
+export function streamExecution(res: ServerResponse, execution: Execution, options: StreamOptions): OpenStream | undefined {
+  // A client that went away while the execution was looked up has had its 'close' already.
+  if (res.destroyed) {
+    options.onClose();
+    return undefined;
+  }
+  const subscriber = new SseSubscriber(res, execution, options);
+  subscriber.start(options.retryMs);
+  return subscriber;
+}
+
+class SseSubscriber implements SubscriberStats, OpenStream {
   readonly #res: ServerResponse;
   readonly #execution: Execution;
   readonly #minRank: number;
@@ -323,6 +337,13 @@ class SseSubscriber implements SubscriberStats {
     const socket = this.#res.socket;
     if (socket !== null) socket.resetAndDestroy();
     else this.#res.destroy();
+  }
+
+  handOff(): void {
+    if (this.#ended) return;
+    this.#unsubscribe();
+    if (this.#res.writableLength > 0) this.#cut();
+    else this.#res.end();
   }
 
   readonly #onPing = (): void => {

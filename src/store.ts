@@ -54,6 +54,12 @@ export interface ExecutionStore {
   add(execution: Execution, takeHere: boolean): Promise<Placement>;
   /** Holds an execution this instance took from the shared queue: it is written through from now on. */
   hold(execution: Execution): void;
+  /**
+   * The live copy of a queued execution that this instance follows for its streams here, which it
+   * has just taken to run: the copy stops following, and is what it holds (hold() it). Undefined
+   * when there is none.
+   */
+  adopt(id: string): Execution | undefined;
   /** The queue every instance shares; undefined when this instance queues what it is given (in memory). */
   readonly queue: SharedWork | undefined;
   /** Forgets an execution at once (one whose submission was refused after it was added), and its log (Execution.forget()). */
@@ -95,6 +101,11 @@ export class MemoryExecutionStore implements ExecutionStore {
 
   /** Nothing is taken from elsewhere: there is no shared queue. */
   hold(): void {}
+
+  /** Nothing is followed: every execution here is the one that runs. */
+  adopt(): undefined {
+    return undefined;
+  }
 
   async remove(id: string): Promise<void> {
     const execution = this.#byId.get(id);

@@ -1,17 +1,23 @@
 // Open log streams per user: each open stream holds one of its user's slots, at most `limit`
 // at once, and gives it back the moment it ends. One count for every kind of stream a user
-// opens (SSE today), so that together they stay within the limit.
+// opens (SSE today), so that together they stay within the limit. A draining instance hands
+// every open stream off (handOffAll()): each ends without `done`, and its client resumes on
+// another instance.
 import { TooManyStreamsError } from './errors.js';
 
 /** One open stream's place in its user's count. */
 export interface StreamSlot {
   /** Gives the slot back; only the first call counts. */
   release(): void;
+  /** How to end the stream so that its client resumes on another instance (handOffAll()). */
+  attach(handOff: () => void): void;
 }
 
 export class StreamSlots {
   readonly #limit: number;
   readonly #held = new Map<string, number>();
+  /** How to hand off each open stream that said so. */
+  readonly #handOffs = new Set<() => void>();
   #open = 0;
 
   /** `limit`: open streams per user (CHARIOT_MAX_STREAMS_PER_USER). */
@@ -41,15 +47,27 @@ export class StreamSlots {
     this.#held.set(user, held + 1);
     this.#open++;
     let released = false;
+    let handOff: (() => void) | undefined;
     return {
+      attach: (how) => {
+        if (released) return;
+        handOff = how;
+        this.#handOffs.add(how);
+      },
       release: () => {
         if (released) return;
         released = true;
+        if (handOff !== undefined) this.#handOffs.delete(handOff);
         this.#open--;
         const left = this.openOf(user) - 1;
         if (left === 0) this.#held.delete(user);
         else this.#held.set(user, left);
       },
     };
+  }
+
+  /** Ends every open stream without `done`, so that each client resumes elsewhere (a draining instance). */
+  handOffAll(): void {
+    for (const handOff of [...this.#handOffs]) handOff();
   }
 }

@@ -77,6 +77,8 @@ describe('isolates set aside, against a server process of its own', function () 
       CHARIOT_TASKS_PER_THREAD: '3',
       CHARIOT_QUARANTINE_PER_USER: '1',
       CHARIOT_QUARANTINE_COOLDOWN_MS: '120000',
+      // Alice's queued one waits for the walk, which takes longer than the default wait limit.
+      CHARIOT_MAX_QUEUE_WAIT_MS: '60000',
     });
     const [alice, bob] = await Promise.all([child.login('alice'), child.login('bob')]);
     const sleepers = [await submit(bob, 'await sleep(8000); 1'), await submit(bob, 'await sleep(8000); 2')];

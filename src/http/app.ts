@@ -73,9 +73,10 @@ export function createApp(deps: AppDeps): Koa {
     showInstance: deps.redis !== undefined,
   });
   router.get('/healthz', (ctx) => {
-    // 503 once the server needs a restart, so that a load balancer or supervisor notices.
+    // 503 once the server needs a restart, or drains, so that a load balancer or supervisor notices.
     const redisReady = deps.redis?.ready();
-    const status = deps.manager.needsRestart ? 'restart-needed' : redisReady === false ? 'redis-unavailable' : 'ok';
+    const { manager } = deps;
+    const status = manager.needsRestart ? 'restart-needed' : manager.draining ? 'draining' : redisReady === false ? 'redis-unavailable' : 'ok';
     if (status !== 'ok') ctx.status = 503;
     ctx.body = {
       status,

@@ -178,7 +178,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
     const { release } = slot;
     ctx.respond = false;
     ctx.req.socket.setNoDelay(true);
-    streamExecution(ctx.res, lease.execution, {
+    const stream = streamExecution(ctx.res, lease.execution, {
       after,
       minLevel,
       pingMs: options.ssePingMs,
@@ -189,6 +189,7 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
         lease.release();
       },
     });
+    if (stream !== undefined) slot.attach(() => stream.handOff());
   });
 
   router.get('/api/result/:execId', async (ctx) => {

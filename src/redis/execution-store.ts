@@ -152,8 +152,13 @@ export class RedisExecutionStore implements ExecutionStore {
     return held.journal.end(outcome);
   }
 
+  /** A copy as Redis has it; for an unfinished one followed here, the live copy the streams here read. */
   async get(id: string): Promise<Execution | undefined> {
-    return (await guarded(() => this.#snapshot(id)))?.execution;
+    return this.#follower.peek(id) ?? (await guarded(() => this.#snapshot(id)))?.execution;
+  }
+
+  adopt(id: string): Execution | undefined {
+    return this.#follower.adopt(id);
   }
 
   follow(id: string): Promise<Lease | undefined> {

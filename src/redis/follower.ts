@@ -92,6 +92,23 @@ export class LogFollower {
     };
   }
 
+  /** The live copy of an unfinished execution this instance follows now, if any. */
+  peek(id: string): Execution | undefined {
+    return this.#byId.get(id)?.execution;
+  }
+
+  /**
+   * Stops following an execution this instance has just taken to run (Redis mode, the shared
+   * queue) and gives its copy to the holder: its streams here read on from the holder itself.
+   * Undefined when none is followed (or one is still loading: that one goes on as a copy).
+   */
+  adopt(id: string): Execution | undefined {
+    const followed = this.#byId.get(id);
+    if (followed === undefined || followed.execution.status !== 'queued') return undefined;
+    this.#drop(followed);
+    return followed.execution;
+  }
+
   /** Stops reading; resolves once the loop has ended (close the blocking connection meanwhile). */
   close(): Promise<void> {
     this.#closed = true;

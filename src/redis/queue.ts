@@ -145,9 +145,10 @@ export class SharedQueue implements SharedWork {
     const now = Date.now();
     let next = now + this.#options.maxWaitMs;
     try {
-      const [ended, oldest] = (await EXPIRE_WAITING.run(this.#redis.command, [WAITING_KEY], [
+      const [ended, oldest, waiting] = (await EXPIRE_WAITING.run(this.#redis.command, [WAITING_KEY], [
         String(now - this.#options.maxWaitMs), String(now), String(this.#options.retentionMs), this.#overdue,
       ])) as readonly number[];
+      this.#queued = waiting ?? this.#queued;
       if (ended === 1000) next = now;
       else if (oldest !== undefined && oldest >= 0) next = Math.min(next, oldest + this.#options.maxWaitMs);
     } catch {

@@ -227,13 +227,14 @@ end
 /**
  * Ends the executions that waited in the shared queue longer than the limit (at most 1000 at
  * once). KEYS: waiting. ARGV: cutoff (submitted at or before it: ms), now ms, retention ms, the
- * outcome (JSON). Returns { how many it ended, the oldest one left's submission ms or -1 }.
+ * outcome (JSON). Returns { how many it ended, the oldest one left's submission ms or -1, how
+ * many wait now }.
  */
 export const EXPIRE_WAITING = new Script(`${END_QUEUED}
 local overdue = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
 for _, id in ipairs(overdue) do endQueued(id, 'error', ARGV[4], ARGV[2], ARGV[3]) end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
-return { #overdue, oldest and tonumber(oldest) or -1 }
+return { #overdue, oldest and tonumber(oldest) or -1, redis.call('ZCARD', KEYS[1]) }
 `);
 
 /**

@@ -50,11 +50,14 @@ export type UpstreamHttp =
  * Several upstreams: one `server` line each, nginx's default round robin (no stickiness: Cookie
  * and Set-Cookie pass through untouched, and nothing pins a client to an instance), and
  * `proxy_next_upstream off`, so that a request that fails on one instance is never silently
- * retried on another: the client sees what the one instance it reached answered.
+ * retried on another: the client sees what the one instance it reached answered (unless
+ * `failover`, for a rolling restart).
  */
-function config(dir: string, port: number, upstreams: readonly URL[], http: UpstreamHttp): string {
-  const servers = upstreams.map((upstream) => `\n    server ${upstream.hostname}:${upstream.port};`).join('');
-  const nextUpstream = upstreams.length > 1 ? '\n      proxy_next_upstream off;' : '';
+function config(dir: string, port: number, upstreams: readonly URL[], http: UpstreamHttp, options: NginxOptions): string {
+  // Tried in turn whatever failed before (a restarted instance is back at once).
+  const failover = options.failover === true;
+  const servers = upstreams.map((upstream) => `\n    server ${upstream.hostname}:${upstream.port}${failover ? ' max_fails=0' : ''};`).join('');
+  const nextUpstream = upstreams.length > 1 && !failover ? '\n      proxy_next_upstream off;' : '';
   const keepalive = http === '1.1' ? '\n    keepalive 16;' : '';
   const version = http === '1.1' ? '\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";' : '';
   return `daemon off;
@@ -83,17 +86,26 @@ http {
 `;
 }
 
+export interface NginxOptions {
+  /**
+   * Several upstreams: a request whose connection an instance refuses (it stopped listening:
+   * draining, or not started yet) goes to the next, as nginx does by default
+   * (`proxy_next_upstream error timeout`), instead of failing. Default false.
+   */
+  readonly failover?: boolean;
+}
+
 /**
  * Starts nginx in front of `upstreamUrl` and resolves once it accepts connections. Given several
  * URLs, nginx spreads requests over them round robin, in that order, one request to one instance.
  */
-export async function startNginx(upstreamUrl: string | readonly string[], http: UpstreamHttp): Promise<Nginx> {
+export async function startNginx(upstreamUrl: string | readonly string[], http: UpstreamHttp, options: NginxOptions = {}): Promise<Nginx> {
   const upstreams = (typeof upstreamUrl === 'string' ? [upstreamUrl] : upstreamUrl).map((url) => new URL(url));
   if (upstreams.length === 0) throw new Error('startNginx: no upstream server');
   const binary = nginxBinary();
   const dir = mkdtempSync(join(tmpdir(), 'chariot-nginx-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), config(dir, port, upstreams, http));
+  writeFileSync(join(dir, 'nginx.conf'), config(dir, port, upstreams, http, options));
   const child: ChildProcess = spawn(binary, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -34,11 +34,13 @@ export async function startTestServer(overrides: Readonly<Record<string, string>
   }
   if (redis === undefined) return server;
   let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= server.close().finally(() => redis.close()));
   return {
     url: server.url,
     port: server.port,
     manager: server.manager,
-    close: () => (closing ??= server.close().finally(() => redis.close())),
+    close,
+    drain: (ms) => server.drain(ms).then(close),
   };
 }
 

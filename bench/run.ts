@@ -111,7 +111,7 @@ async function measure({ profile, out, only }: Options, started: Date, against: 
   const finished = new Date();
   const base = stamp(started);
   const result: BenchResult = {
-    schemaVersion: 4,
+    schemaVersion: 5,
     profile: profile.name,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     startedAt: started.toISOString(),

@@ -82,9 +82,9 @@ function admission(result: NonNullable<BenchResult['admission']>): string {
   const pct = (share: number): string => `${(share * 100).toFixed(1)} %`;
   const rows = [
     ['offered load', `${overload.offeredRps} req/s for ${fixed(overload.durationS)} s`, `${overload.sent} sent, ${overload.notSent} not sent (1,024 already waiting)`],
-    ['answers 200 / 429 / 503 / other', `${pct(overload.shares.accepted)} / ${pct(overload.shares.tooMany429)} / ${pct(overload.shares.queueFull503)} / ${pct(overload.shares.other)}`, ''],
+    ['answers 200 / 429 / 503 full / 503 wait / 500 waited out / other', [overload.shares.accepted, overload.shares.tooMany429, overload.shares.queueFull503, overload.shares.queueWait503, overload.shares.waitedOut500, overload.shares.other].map(pct).join(' / '), ''],
     ['accepted req/s', fixed(overload.acceptedRps), `${times(ratios.acceptedRpsVsCapacity)} capacity (${fixed(result.capacity.rps)}), ${times(ratios.acceptedRpsVsRawIsolate)} raw isolate (${fixed(result.rawIsolateCapacity.rps)})`],
-    ['accepted latency p50 / p99 ms', accepted ? `${fixed(accepted.p50Ms)} / ${fixed(accepted.p99Ms)}` : '–', `${times(ratios.acceptedP50VsUnloaded)} / ${times(ratios.acceptedP99VsUnloaded)} unloaded (${fixed(result.unloaded.latency.p50Ms)} / ${fixed(result.unloaded.latency.p99Ms)})`],
+    ['accepted latency p50 / p99 ms', accepted ? `${fixed(accepted.p50Ms)} / ${fixed(accepted.p99Ms)}` : '–', `${times(ratios.acceptedP50VsUnloaded)} / ${times(ratios.acceptedP99VsUnloaded)} unloaded (${fixed(result.unloaded.latency.p50Ms)} / ${fixed(result.unloaded.latency.p99Ms)}); p99 ${times(ratios.acceptedP99VsWaitLimit)} the wait limit (${result.maxQueueWaitMs} ms)`],
     ['/healthz p50 / p99 ms', `${fixed(healthz.duringOverload.latency.p50Ms)} / ${fixed(healthz.duringOverload.latency.p99Ms)}`, `${times(ratios.healthzP50VsIdle)} / ${times(ratios.healthzP99VsIdle)} idle (${fixed(healthz.idle.latency.p50Ms)} / ${fixed(healthz.idle.latency.p99Ms)}); ${healthz.duringOverload.failures} failed`],
   ];
   return `Scenario 5: admission under overload (fib(${/fib\((\d+)\)\s*$/.exec(result.program)?.[1] ?? '?'}) per request, ${result.users} users, default limits)\n`

@@ -12,7 +12,7 @@ import type { ProfileName } from './profile.js';
 
 export interface BenchResult {
   /** 2: scenario 6 (memory) and --against. 3: the QuickJS baseline in scenarios 1 and 4. 4: scenario 7 (Redis mode). */
-  readonly schemaVersion: 4;
+  readonly schemaVersion: 5;
   readonly profile: ProfileName;
   /** The command line that produced this file. */
   readonly command: string;

@@ -6,8 +6,10 @@
 //   3. overload: an open loop offering `overload` × that capacity for `overloadMs`, spread
 //      evenly over the users, while /healthz is sampled every `healthzEveryMs` on a
 //      connection of its own.
-// Reported: the shares of 200 / 429 / 503 / other answers, the latency of the accepted
-// ones, the accepted rate, and /healthz latency during the overload against idle.
+// Reported: the shares of 200 / 429 / 503 (queue full, or a predicted wait over
+// CHARIOT_MAX_QUEUE_WAIT_MS) / 500 for one that waited the limit / other answers, the latency of
+// the accepted ones (against the wait limit too), the accepted rate, and /healthz latency during
+// the overload against idle.
 // Baselines: accepted rate against the raw-isolate ceiling for the same script (closed loop
 // of 64, no HTTP); latencies against the same server unloaded and idle. The fork server has
 // no admission control to compare with.
@@ -21,6 +23,7 @@ import { closedLoop, openLoop, type LoadResult, type OpenLoopResult } from '../l
 import { startChariot } from '../lib/processes.js';
 import type { Profile } from '../lib/profile.js';
 import { fibProgram, fibValue } from '../lib/programs.js';
+import { DEFAULTS } from '../../src/config.js';
 
 export interface HealthzSamples {
   readonly latency: LatencySummary;
@@ -40,11 +43,24 @@ export interface AdmissionResult {
   readonly rawIsolateCapacity: LoadResult;
   readonly overload: OpenLoopResult & {
     /** Shares of all answers, 0..1. */
-    readonly shares: { readonly accepted: number; readonly tooMany429: number; readonly queueFull503: number; readonly other: number };
+    readonly shares: {
+      readonly accepted: number;
+      readonly tooMany429: number;
+      /** 503 QUEUE_FULL (and any other 503). */
+      readonly queueFull503: number;
+      /** 503 QUEUE_WAIT: refused at once for a predicted wait over the limit. */
+      readonly queueWait503: number;
+      /** 500: accepted, then ended for having waited the limit without starting. */
+      readonly waitedOut500: number;
+      readonly other: number;
+    };
     readonly acceptedRps: number;
   };
   readonly healthz: { readonly idle: HealthzSamples; readonly duringOverload: HealthzSamples };
+  /** CHARIOT_MAX_QUEUE_WAIT_MS of the server (its default). */
+  readonly maxQueueWaitMs: number;
   readonly ratios: {
+    readonly acceptedP99VsWaitLimit: number | null;
     readonly acceptedRpsVsCapacity: number | null;
     readonly acceptedRpsVsRawIsolate: number | null;
     readonly acceptedP50VsUnloaded: number | null;
@@ -100,6 +116,8 @@ export async function runAdmission(profile: Profile, log: (line: string) => void
     const execute = async (index: number): Promise<string> => {
       const answer = await http.post('/api/execute', { program }, cookies[index % USERS]!);
       if (answer.status === 200 && !answer.text.includes(expected)) return 'bad-result';
+      if (answer.status === 503 && answer.text.includes('"QUEUE_WAIT"')) return '503-wait';
+      if (answer.status === 500 && answer.text.includes('for a slot without starting')) return '500-waited';
       return String(answer.status);
     };
     const closed = async (index: number): Promise<string | undefined> => {
@@ -134,11 +152,11 @@ export async function runAdmission(profile: Profile, log: (line: string) => void
     const acceptedRps = round(countOf('200') / result.durationS, 1);
     const acceptedLatency = accepted?.latency;
     log(`  offered ${offered} req/s: sent ${result.sent}, not sent ${result.notSent} (client limit ${MAX_IN_FLIGHT}); server's most running ${duringOverload.maxRunning}, queued ${duringOverload.maxQueued}`);
-    log(`  answers 200 ${countOf('200')}, 429 ${countOf('429')}, 503 ${countOf('503')}; accepted p50 ${acceptedLatency?.p50Ms.toFixed(1) ?? '-'} ms; /healthz p99 ${duringOverload.latency.p99Ms.toFixed(2)} ms (idle ${idle.latency.p99Ms.toFixed(2)} ms)`);
+    log(`  answers 200 ${countOf('200')}, 429 ${countOf('429')}, 503 ${countOf('503')} full + ${countOf('503-wait')} wait, 500 waited out ${countOf('500-waited')}; accepted p50 ${acceptedLatency?.p50Ms.toFixed(1) ?? '-'} p99 ${acceptedLatency?.p99Ms.toFixed(1) ?? '-'} ms; /healthz p99 ${duringOverload.latency.p99Ms.toFixed(2)} ms (idle ${idle.latency.p99Ms.toFixed(2)} ms)`);
     return {
       program,
       users: USERS,
-      serverEnv: { CHARIOT_THREADS: String(threads), CHARIOT_USERS: `${USERS} users`, CHARIOT_MAX_PER_USER: '64 (default)', CHARIOT_MAX_QUEUE: '1000 (default)' },
+      serverEnv: { CHARIOT_THREADS: String(threads), CHARIOT_USERS: `${USERS} users`, CHARIOT_MAX_PER_USER: '64 (default)', CHARIOT_MAX_QUEUE: '1000 (default)', CHARIOT_MAX_QUEUE_WAIT_MS: `${DEFAULTS.maxQueueWaitMs} (default)` },
       unloaded,
       capacity,
       rawIsolateCapacity,
@@ -148,12 +166,16 @@ export async function runAdmission(profile: Profile, log: (line: string) => void
           accepted: share(countOf('200')),
           tooMany429: share(countOf('429')),
           queueFull503: share(countOf('503')),
-          other: share(answered - countOf('200') - countOf('429') - countOf('503')),
+          queueWait503: share(countOf('503-wait')),
+          waitedOut500: share(countOf('500-waited')),
+          other: share(answered - countOf('200') - countOf('429') - countOf('503') - countOf('503-wait') - countOf('500-waited')),
         },
         acceptedRps,
       },
       healthz: { idle, duringOverload },
+      maxQueueWaitMs: DEFAULTS.maxQueueWaitMs,
       ratios: {
+        acceptedP99VsWaitLimit: ratio(acceptedLatency?.p99Ms ?? 0, DEFAULTS.maxQueueWaitMs),
         acceptedRpsVsCapacity: ratio(acceptedRps, capacity.rps),
         acceptedRpsVsRawIsolate: ratio(acceptedRps, rawIsolateCapacity.rps),
         acceptedP50VsUnloaded: ratio(acceptedLatency?.p50Ms ?? 0, unloaded.latency.p50Ms),

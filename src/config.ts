@@ -74,6 +74,12 @@ export interface Config {
    * responding: it is replaced, and its executions end or move. Default 10000.
    */
   readonly threadStallMs: number;
+  /**
+   * The nice value of the worker threads (0 to 19; 0: as the main thread). Default 10: the main
+   * thread goes first, so that a saturated pool still has its requests read, /healthz answered
+   * and refusals sent at once (docs/API.md "A bounded wait").
+   */
+  readonly workerNice: number;
   /** CPU time one execution may use, in ms. Default 10000. */
   readonly cpuMs: number;
   /** Wall-clock time one execution may take, in ms. Default 60000. */
@@ -183,6 +189,7 @@ export const DEFAULTS = Object.freeze({
   quarantineCooldownMs: 600_000,
   drainMs: 30_000,
   threadStallMs: 10_000,
+  workerNice: 10,
   cpuMs: 10_000,
   wallMs: 60_000,
   memoryMb: 128,
@@ -232,6 +239,7 @@ export const RANGES = Object.freeze({
   CHARIOT_QUARANTINE_COOLDOWN_MS: [0, DAY_MS],
   CHARIOT_DRAIN_MS: [0, 3_600_000],
   CHARIOT_THREAD_STALL_MS: [1000, DAY_MS],
+  CHARIOT_WORKER_NICE: [0, 19],
   CHARIOT_CPU_MS: [1, DAY_MS],
   CHARIOT_WALL_MS: [1, DAY_MS],
   CHARIOT_MEMORY_MB: [8, 64 * 1024],
@@ -448,6 +456,7 @@ export function loadConfig(env: Env = process.env): Config {
     quarantineCooldownMs: integer(env, 'CHARIOT_QUARANTINE_COOLDOWN_MS', DEFAULTS.quarantineCooldownMs),
     drainMs: integer(env, 'CHARIOT_DRAIN_MS', DEFAULTS.drainMs),
     threadStallMs: integer(env, 'CHARIOT_THREAD_STALL_MS', DEFAULTS.threadStallMs),
+    workerNice: integer(env, 'CHARIOT_WORKER_NICE', DEFAULTS.workerNice),
     cpuMs: integer(env, 'CHARIOT_CPU_MS', DEFAULTS.cpuMs),
     wallMs: integer(env, 'CHARIOT_WALL_MS', DEFAULTS.wallMs),
     memoryMb,

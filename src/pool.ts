@@ -26,6 +26,8 @@ export interface PoolOptions {
   readonly sandboxMemoryMb: number;
   /** A thread that has not answered the heartbeat for this long is taken out of service (CHARIOT_THREAD_STALL_MS). */
   readonly threadStallMs: number;
+  /** The worker threads' nice value (CHARIOT_WORKER_NICE). */
+  readonly workerNice: number;
 }
 
 /** Told of an isolate set aside (or a lost thread that never stopped, which counts as one). */
@@ -108,6 +110,7 @@ export class WorkerPool {
       controlChannel: `chariot-control-${randomUUID()}`,
       probeChannel: options.testProbeChannel,
       contextLock: contextLockBuffer(),
+      nice: options.workerNice,
       isolates: {
         memoryMb: options.memoryMb,
         spares: options.spareIsolates,

@@ -20,6 +20,16 @@ const LOAD: Shape = { concurrency: 'number', ok: 'number', failures: 'record', d
 const COMPARISON: Shape = { rps: 'number|null', p50: 'number|null', p99: 'number|null' };
 const CPU_RUN: Shape = { batchMs: 'number', executionsPerS: 'number', speedUp: 'number' };
 const HEALTHZ: Shape = { latency: SUMMARY, failures: 'number', maxRunning: 'number', maxQueued: 'number' };
+const OVERLOAD: Shape = {
+  offeredRps: 'number',
+  sent: 'number',
+  notSent: 'number',
+  durationS: 'number',
+  outcomes: 'record',
+  shares: { accepted: 'number', tooMany429: 'number', queueFull503: 'number', queueWait503: 'number', waitedOut500: 'number', other: 'number' },
+  acceptedRps: 'number',
+  healthz: HEALTHZ,
+};
 const MEMORY: Shape = { rssBytes: 'number', heapUsedBytes: 'number' };
 const SPARES: Shape = { none: MEMORY, more: MEMORY, rssPerSpareBytes: 'number', heapPerSpareBytes: 'number', defaultVsNoneRssBytes: 'number' };
 const RUNNING: Shape = { before: MEMORY, during: MEMORY, rssPerExecutionBytes: 'number', heapPerExecutionBytes: 'number' };
@@ -111,19 +121,15 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
     unloaded: LOAD,
     capacity: LOAD,
     rawIsolateCapacity: LOAD,
-    overload: {
-      offeredRps: 'number',
-      sent: 'number',
-      notSent: 'number',
-      durationS: 'number',
-      outcomes: 'record',
-      shares: { accepted: 'number', tooMany429: 'number', queueFull503: 'number', queueWait503: 'number', waitedOut500: 'number', other: 'number' },
-      acceptedRps: 'number',
-    },
+    overload: OVERLOAD,
+    overloadUnbounded: OVERLOAD,
+    unboundedEnv: 'record',
     healthz: { idle: HEALTHZ, duringOverload: HEALTHZ },
     maxQueueWaitMs: 'number',
     ratios: {
       acceptedP99VsWaitLimit: 'number|null',
+      acceptedP99VsUnbounded: 'number|null',
+      healthzP99VsUnbounded: 'number|null',
       acceptedRpsVsCapacity: 'number|null',
       acceptedRpsVsRawIsolate: 'number|null',
       acceptedP50VsUnloaded: 'number|null',

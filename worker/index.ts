@@ -12,6 +12,8 @@
 //
 // Everything about one execution travels over the same port, in order, so the main thread
 // sees its last log entry before its end. The task itself resolves with nothing.
+// First: the thread's priority, before isolated-vm starts threads of its own (worker/priority.ts).
+import './priority.js';
 import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { collectHeap } from './heap.js';
 import { OutputRelay } from './output.js';

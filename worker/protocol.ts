@@ -115,6 +115,8 @@ export interface WorkerConfig {
   readonly probeChannel: string | undefined;
   /** The process's context lock (context-lock.ts): one Int32 shared by every worker thread. */
   readonly contextLock: SharedArrayBuffer;
+  /** This thread's nice value (CHARIOT_WORKER_NICE; worker/priority.ts). */
+  readonly nice: number;
   /** What the worker's isolates are made with and how many it keeps (worker/isolate-pool.ts). */
   readonly isolates: {
     /** Heap limit of each isolate, in MiB (CHARIOT_MEMORY_MB). */

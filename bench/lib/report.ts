@@ -77,17 +77,19 @@ function cpuScaling(result: NonNullable<BenchResult['cpuScaling']>): string {
 }
 
 function admission(result: NonNullable<BenchResult['admission']>): string {
-  const { overload, healthz, ratios } = result;
+  const { overload, overloadUnbounded: before, healthz, ratios } = result;
   const accepted = overload.outcomes['200']?.latency;
+  const acceptedBefore = before.outcomes['200']?.latency;
   const pct = (share: number): string => `${(share * 100).toFixed(1)} %`;
+  const shares = (phase: typeof overload): string => [phase.shares.accepted, phase.shares.tooMany429, phase.shares.queueFull503, phase.shares.queueWait503, phase.shares.waitedOut500, phase.shares.other].map(pct).join(' / ');
   const rows = [
-    ['offered load', `${overload.offeredRps} req/s for ${fixed(overload.durationS)} s`, `${overload.sent} sent, ${overload.notSent} not sent (1,024 already waiting)`],
-    ['answers 200 / 429 / 503 full / 503 wait / 500 waited out / other', [overload.shares.accepted, overload.shares.tooMany429, overload.shares.queueFull503, overload.shares.queueWait503, overload.shares.waitedOut500, overload.shares.other].map(pct).join(' / '), ''],
-    ['accepted req/s', fixed(overload.acceptedRps), `${times(ratios.acceptedRpsVsCapacity)} capacity (${fixed(result.capacity.rps)}), ${times(ratios.acceptedRpsVsRawIsolate)} raw isolate (${fixed(result.rawIsolateCapacity.rps)})`],
-    ['accepted latency p50 / p99 ms', accepted ? `${fixed(accepted.p50Ms)} / ${fixed(accepted.p99Ms)}` : '–', `${times(ratios.acceptedP50VsUnloaded)} / ${times(ratios.acceptedP99VsUnloaded)} unloaded (${fixed(result.unloaded.latency.p50Ms)} / ${fixed(result.unloaded.latency.p99Ms)}); p99 ${times(ratios.acceptedP99VsWaitLimit)} the wait limit (${result.maxQueueWaitMs} ms)`],
-    ['/healthz p50 / p99 ms', `${fixed(healthz.duringOverload.latency.p50Ms)} / ${fixed(healthz.duringOverload.latency.p99Ms)}`, `${times(ratios.healthzP50VsIdle)} / ${times(ratios.healthzP99VsIdle)} idle (${fixed(healthz.idle.latency.p50Ms)} / ${fixed(healthz.idle.latency.p99Ms)}); ${healthz.duringOverload.failures} failed`],
+    ['offered load', `${overload.offeredRps} req/s for ${fixed(overload.durationS)} s`, `${overload.sent} sent, ${overload.notSent} not sent (1,024 already waiting); unbounded: ${before.sent} sent, ${before.notSent} not sent`],
+    ['answers 200 / 429 / 503 full / 503 wait / 500 waited out / other', shares(overload), `unbounded: ${shares(before)}`],
+    ['accepted req/s', fixed(overload.acceptedRps), `${times(ratios.acceptedRpsVsCapacity)} capacity (${fixed(result.capacity.rps)}), ${times(ratios.acceptedRpsVsRawIsolate)} raw isolate (${fixed(result.rawIsolateCapacity.rps)}); unbounded ${fixed(before.acceptedRps)}`],
+    ['accepted latency p50 / p99 ms', accepted ? `${fixed(accepted.p50Ms)} / ${fixed(accepted.p99Ms)}` : '–', `${times(ratios.acceptedP50VsUnloaded)} / ${times(ratios.acceptedP99VsUnloaded)} unloaded (${fixed(result.unloaded.latency.p50Ms)} / ${fixed(result.unloaded.latency.p99Ms)}); p99 ${times(ratios.acceptedP99VsWaitLimit)} the wait limit (${result.maxQueueWaitMs} ms), ${times(ratios.acceptedP99VsUnbounded)} unbounded (${acceptedBefore ? `${fixed(acceptedBefore.p50Ms)} / ${fixed(acceptedBefore.p99Ms)}` : '–'})`],
+    ['/healthz p50 / p99 ms', `${fixed(healthz.duringOverload.latency.p50Ms)} / ${fixed(healthz.duringOverload.latency.p99Ms)}`, `${times(ratios.healthzP50VsIdle)} / ${times(ratios.healthzP99VsIdle)} idle (${fixed(healthz.idle.latency.p50Ms)} / ${fixed(healthz.idle.latency.p99Ms)}); ${healthz.duringOverload.failures} failed; p99 ${times(ratios.healthzP99VsUnbounded)} unbounded (${fixed(before.healthz.latency.p50Ms)} / ${fixed(before.healthz.latency.p99Ms)})`],
   ];
-  return `Scenario 5: admission under overload (fib(${/fib\((\d+)\)\s*$/.exec(result.program)?.[1] ?? '?'}) per request, ${result.users} users, default limits)\n`
+  return `Scenario 5: admission under overload (fib(${/fib\((\d+)\)\s*$/.exec(result.program)?.[1] ?? '?'}) per request, ${result.users} users, default limits; "unbounded": ${Object.entries(result.unboundedEnv).map(([name, value]) => `${name}=${value}`).join(' ')})\n`
     + table(['figure', 'value', 'against'], rows);
 }
 

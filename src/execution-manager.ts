@@ -32,6 +32,9 @@ export interface ManagerStats {
 const WATCHDOG_GRACE_MIN_MS = 1000;
 const WATCHDOG_GRACE_MAX_MS = 10_000;
 
+/** How long a cancel for an execution not here yet is kept, for a claim of it on its way (Redis mode). */
+const EARLY_CANCEL_MS = 30_000;
+
 /** How often finished executions are looked at for forgetting, at most. */
 const MAX_SWEEP_INTERVAL_MS = 30_000;
 
@@ -67,6 +70,11 @@ export class ExecutionManager {
   readonly #live = new Map<string, Execution>();
   readonly #unfinishedByOwner = new Map<string, number>();
   readonly #cancelRequested = new Set<string>();
+  /**
+   * Cancels asked for an execution not here (yet): one this instance claimed from the shared
+   * queue, whose claim's answer had not come back when the request did. Kept for a while.
+   */
+  readonly #earlyCancels = new Map<string, NodeJS.Timeout>();
   /** Unfinished executions whose end is being recorded (ExecutionStore.end()). */
   readonly #ending = new Set<string>();
   readonly #sweep: NodeJS.Timeout;
@@ -110,6 +118,7 @@ export class ExecutionManager {
     store.onCancelRequest((id) => {
       const execution = this.#live.get(id);
       if (execution !== undefined) this.#requestCancel(execution);
+      else this.#cancelEarly(id);
     });
     // Redis mode: this instance takes work from the queue every instance shares while it has a free slot.
     store.queue?.begin(config.threads * config.tasksPerThread, (work) => this.#take(work));
@@ -282,7 +291,21 @@ export class ExecutionManager {
     this.#unfinishedByOwner.set(work.owner, (this.#unfinishedByOwner.get(work.owner) ?? 0) + 1);
     this.#live.set(execution.id, execution);
     this.#idleCollector.worked();
+    const early = this.#earlyCancels.get(work.id);
+    if (early !== undefined) {
+      clearTimeout(early);
+      this.#earlyCancels.delete(work.id);
+      this.#finish(execution, { status: 'cancelled' });
+      return Promise.resolve();
+    }
     return this.#run(execution);
+  }
+
+  #cancelEarly(id: string): void {
+    clearTimeout(this.#earlyCancels.get(id));
+    const timer = setTimeout(() => this.#earlyCancels.delete(id), EARLY_CANCEL_MS);
+    timer.unref();
+    this.#earlyCancels.set(id, timer);
   }
 
   /**

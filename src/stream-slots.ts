@@ -18,6 +18,7 @@ export class StreamSlots {
   readonly #held = new Map<string, number>();
   /** How to hand off each open stream that said so. */
   readonly #handOffs = new Set<() => void>();
+  #handingOff = false;
   #open = 0;
 
   /** `limit`: open streams per user (CHARIOT_MAX_STREAMS_PER_USER). */
@@ -51,6 +52,8 @@ export class StreamSlots {
     return {
       attach: (how) => {
         if (released) return;
+        // Opened while the instance drains (its request came before): handed off at once.
+        if (this.#handingOff) return how();
         handOff = how;
         this.#handOffs.add(how);
       },
@@ -66,8 +69,12 @@ export class StreamSlots {
     };
   }
 
-  /** Ends every open stream without `done`, so that each client resumes elsewhere (a draining instance). */
+  /**
+   * Ends every open stream without `done`, so that each client resumes elsewhere (a draining
+   * instance), and every stream opened from now on as soon as it starts.
+   */
   handOffAll(): void {
+    this.#handingOff = true;
     for (const handOff of [...this.#handOffs]) handOff();
   }
 }

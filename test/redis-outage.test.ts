@@ -11,9 +11,9 @@ import type { RunningServer } from '../src/server.js';
 import { Client, type HttpResult } from './helpers/client.js';
 import { asArray, asObject, expectError } from './helpers/expectations.js';
 import { getResult, openToEnd, submit } from './helpers/executions.js';
-import { startRedis, type RedisProcess } from './helpers/redis.js';
-import { loginAs, startTestServer } from './helpers/server.js';
+import { loginAs } from './helpers/server.js';
 import { entries, expectEvents } from './helpers/streams.js';
+import { useTwoInstances } from './helpers/two-instances.js';
 
 /** Polls until `check` holds, for state that changes with a connection (no event to wait on). */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -40,29 +40,16 @@ async function healthOf(server: RunningServer): Promise<{ status: number; health
 
 describe('scale-out: Redis stops, and comes back', function () {
   this.timeout(60_000);
-  let redis: RedisProcess;
-  let a: RunningServer;
-  let b: RunningServer;
-
-  before(async () => {
-    redis = await startRedis();
-    const env = (id: string): Record<string, string> => ({
-      CHARIOT_REDIS_URL: redis.url,
-      CHARIOT_SESSION_KEYS: 'redis-outage-key-0123456789abcdef',
-      CHARIOT_INSTANCE_ID: id,
-      CHARIOT_THREADS: '1',
-      CHARIOT_LOG_BUFFER: '5',
-    });
-    a = await startTestServer(env('instance-a'));
-    b = await startTestServer(env('instance-b'));
-  });
-
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.close();
-  });
+  const instances = useTwoInstances((redisUrl, id) => ({
+    CHARIOT_REDIS_URL: redisUrl,
+    CHARIOT_SESSION_KEYS: 'redis-outage-key-0123456789abcdef',
+    CHARIOT_INSTANCE_ID: id,
+    CHARIOT_THREADS: '1',
+    CHARIOT_LOG_BUFFER: '5',
+  }));
 
   it('answers 503 REDIS_UNAVAILABLE meanwhile, loses nothing of a running script, and recovers by itself', async () => {
+    const { redis, a, b } = instances;
     const alice = await loginAs(a.url, 'alice');
     const onB = new Client(b.url, alice.cookieHeader);
     const id = await submit(alice, 'for (let i = 1; i <= 40; i++) { logPrint("line " + i); await sleep(40); } "survived"');
@@ -102,6 +89,7 @@ describe('scale-out: Redis stops, and comes back', function () {
   });
 
   it('notices a Redis that lost its data (a new epoch): a running execution is written again and completes', async () => {
+    const { redis, a, b } = instances;
     const alice = await loginAs(a.url, 'alice');
     const onB = new Client(b.url, alice.cookieHeader);
     const id = await submit(alice, 'for (let i = 1; i <= 30; i++) { logPrint("n" + i); await sleep(40); } "kept"');

@@ -12,13 +12,14 @@ import { getResult, PAGE_KEYS, streamToEnd, submit } from './helpers/executions.
 import { startRedis, type RedisProcess } from './helpers/redis.js';
 import { loginAs, startTestServer } from './helpers/server.js';
 import { expectEvents } from './helpers/streams.js';
+import { useTwoInstances } from './helpers/two-instances.js';
 
 const SESSION_KEYS = 'shared-queue-test-key-0123456789abcdef';
 const TIMEOUT_MS = 2000;
 
-function instanceEnv(redis: RedisProcess, id: string): Record<string, string> {
+function instanceEnv(redisUrl: string, id: string): Record<string, string> {
   return {
-    CHARIOT_REDIS_URL: redis.url,
+    CHARIOT_REDIS_URL: redisUrl,
     CHARIOT_SESSION_KEYS: SESSION_KEYS,
     CHARIOT_INSTANCE_ID: id,
     CHARIOT_INSTANCE_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -62,22 +63,10 @@ function expectOneAtATime(results: readonly JsonObject[]): void {
 
 describe('scale-out: the shared queue', function () {
   this.timeout(60_000);
-  let redis: RedisProcess;
-  let a: RunningServer;
-  let b: RunningServer;
-
-  before(async () => {
-    redis = await startRedis();
-    a = await startTestServer(instanceEnv(redis, 'instance-a'));
-    b = await startTestServer(instanceEnv(redis, 'instance-b'));
-  });
-
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.close();
-  });
+  const instances = useTwoInstances(instanceEnv);
 
   it('runs what is sent to a busy instance on an idle one, one at a time on each', async () => {
+    const { a, b } = instances;
     const alice = await loginAs(a.url, 'alice');
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push(await submit(alice, `logPrint("run ${i}"); await sleep(200); ${i}`));
@@ -99,8 +88,8 @@ describe('scale-out: the shared queue', function () {
   });
 
   it('gives another user a turn across instances: a flood of queued runs delays a single run by a turn, not by the flood', async () => {
-    const flood = await loginAs(a.url, 'bob');
-    const single = await loginAs(b.url, 'carol');
+    const flood = await loginAs(instances.a.url, 'bob');
+    const single = await loginAs(instances.b.url, 'carol');
     const floodIds: string[] = [];
     for (let i = 0; i < 30; i++) floodIds.push(await submit(flood, `await sleep(40); ${i}`));
     const submittedAt = Date.now();
@@ -132,8 +121,8 @@ describe('scale-out: queued work survives the instance it was sent to', function
 
   before(async () => {
     redis = await startRedis();
-    a = await spawnServer(instanceEnv(redis, 'instance-a'));
-    b = await startTestServer(instanceEnv(redis, 'instance-b'));
+    a = await spawnServer(instanceEnv(redis.url, 'instance-a'));
+    b = await startTestServer(instanceEnv(redis.url, 'instance-b'));
   });
 
   after(async () => {

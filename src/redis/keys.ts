@@ -43,6 +43,11 @@ export function heldKey(instance: string): string {
   return `chariot:instance:${instance}:held`;
 }
 
+/** An instance's last CLAIM ticket and what it took with it (scripts.ts CLAIM): "<ticket> <id>". */
+export function ticketKey(instance: string): string {
+  return `chariot:instance:${instance}:ticket`;
+}
+
 /** A session koa-session made, by its opaque key: a string of JSON with the session's expiry. */
 export function sessionKey(key: string): string {
   return `chariot:session:${key}`;

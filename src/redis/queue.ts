@@ -15,12 +15,18 @@
 // time a run holds one); CLAIM ends instead of taking one that waited longer, and every instance
 // ends those that did at the oldest one's deadline (EXPIRE_WAITING), which it learns from its
 // own submissions, or looks for at least once per CHARIOT_MAX_QUEUE_WAIT_MS.
+//
+// Nothing is left claimed by an instance that will not run it: a CLAIM repeated after its reply
+// was lost (or timed out after Redis ran it) carries the same ticket and gets the same execution;
+// a claim that comes back after the instance began draining is put back (UNCLAIM), and so, at
+// close, is whatever it still holds queued under its claim.
 import type { QueuedWork, SharedWork } from '../store.js';
 import type { RedisConnections } from './connection.js';
 import { queueWaitMessage } from '../errors.js';
 import { RunPace } from '../run-pace.js';
-import { PACE_KEY, QUEUE_EVENTS_KEY, TURNS_KEY, WAITING_KEY, heldKey } from './keys.js';
-import { CLAIM, EXPIRE_WAITING } from './scripts.js';
+import { randomUUID } from 'node:crypto';
+import { PACE_KEY, QUEUE_EVENTS_KEY, TURNS_KEY, WAITING_KEY, heldKey, ticketKey } from './keys.js';
+import { CLAIM, EXPIRE_WAITING, UNCLAIM } from './scripts.js';
 
 /** Waits between tries when Redis could not be reached. */
 const RETRY_MS = 200;
@@ -66,6 +72,8 @@ export class SharedQueue implements SharedWork {
   #expiryAt = Number.POSITIVE_INFINITY;
   /** How one that waited too long ends (JSON of an Outcome). */
   readonly #overdue: string;
+  /** The next CLAIM's ticket: a new one only once a CLAIM was answered (a repeat gets the same work). */
+  #ticket = randomUUID();
 
   constructor(redis: RedisConnections, options: SharedQueueOptions) {
     this.#redis = redis;
@@ -110,19 +118,23 @@ export class SharedQueue implements SharedWork {
 
   /** What waits stays for the other instances. */
   pause(): void {
+    if (this.#paused) return;
     this.#paused = true;
     clearTimeout(this.#retry);
+    // No prediction counts on slots that take no more work.
+    this.#redis.command.hDel(PACE_KEY, this.#options.instance).catch(() => undefined);
   }
 
   /**
-   * Stops taking, and forgets this instance's pace, so that no prediction counts on its slots.
+   * Stops taking, and puts back what it claimed and never ran (everything it ran has ended).
    * The wait's connection is closed by RedisConnections.close(), which ends a blocked XREAD.
    */
   async close(): Promise<void> {
     this.#closed = true;
     this.pause();
     clearTimeout(this.#expiry);
-    await this.#redis.command.hDel(PACE_KEY, this.#options.instance).catch(() => undefined);
+    // Claimed here and never run (a claim whose reply was lost): waiting again, for the others.
+    await this.#unclaim([]).catch(() => undefined);
   }
 
   /** A submission here saw how many wait now, and since when the oldest of them (ms; undefined: none). */
@@ -193,7 +205,7 @@ export class SharedQueue implements SharedWork {
       this.#again = false;
       while (!this.#paused && this.#start !== undefined && this.#busy < this.#capacity) {
         this.#busy++;
-        let work: QueuedWork | undefined;
+        let work: QueuedWork | 'again' | undefined;
         try {
           work = await this.#claim();
         } catch (error) {
@@ -202,21 +214,35 @@ export class SharedQueue implements SharedWork {
           return;
         }
         this.#failing = false;
+        if (work === 'again') {
+          this.#busy--;
+          continue;
+        }
         if (work === undefined) {
           this.#busy--;
           this.#listen();
           break;
+        }
+        if (this.#paused) {
+          // It began draining or closing while the claim was on its way: the others take it.
+          this.#busy--;
+          await this.#unclaim([work.id]).catch((error: unknown) => this.#failed('putting back a claimed execution', error));
+          return;
         }
         this.occupy(this.#start(work));
       }
     } while (this.#again);
   }
 
-  async #claim(): Promise<QueuedWork | undefined> {
+  /** The next execution to run here; undefined when none waits; 'again' to be asked again at once. */
+  async #claim(): Promise<QueuedWork | 'again' | undefined> {
     const { instance, claim, maxWaitMs, retentionMs } = this.#options;
-    const reply = (await CLAIM.run(this.#redis.command, [TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance)], [
-      instance, claim, String(Date.now()), String(maxWaitMs), String(retentionMs), this.#overdue,
+    const reply = (await CLAIM.run(this.#redis.command, [TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY, heldKey(instance), ticketKey(instance)], [
+      instance, claim, String(Date.now()), String(maxWaitMs), String(retentionMs), this.#overdue, this.#ticket,
     ])) as readonly (string | number)[];
+    // Answered: the next CLAIM is a new one.
+    this.#ticket = randomUUID();
+    if (reply[0] === 2) return 'again';
     if (reply[0] === 0) {
       this.#newest = String(reply[1]);
       this.#queued = 0;
@@ -225,6 +251,12 @@ export class SharedQueue implements SharedWork {
     const [, id, owner, program, created, queued] = reply;
     this.#queued = Number(queued);
     return { id: String(id), owner: String(owner), program: String(program), createdAt: new Date(Number(created)) };
+  }
+
+  /** Puts back what this instance claimed and will not run (all it still has queued: no ids). */
+  async #unclaim(ids: readonly string[]): Promise<void> {
+    const { instance, claim } = this.#options;
+    await UNCLAIM.run(this.#redis.command, [heldKey(instance), TURNS_KEY, WAITING_KEY, QUEUE_EVENTS_KEY], [claim, ...ids]);
   }
 
   /** Blocks until a submission after the newest event seen (one wait at a time), then claims. */

@@ -108,6 +108,9 @@ return { record, redis.call('XRANGE', KEYS[2], string.format('%d-0', from), '+')
  * its log (so that every stream gets `done`), out of its owner's unfinished set, expiring after
  * the retention time. A Lua function that the scripts below include.
  */
+/** Executions that waited too long that one CLAIM ends, at most, before it answers "call again". */
+const OVERDUE_PER_CLAIM = 100;
+
 const END_QUEUED = `
 local function endQueued(id, status, outcome, now, retention)
   local record = '${RECORD_PREFIX}' .. id
@@ -189,14 +192,32 @@ return { 1, waiting + 1, 0, redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')[2]
 /**
  * Takes the next waiting execution for this instance: the first of the user whose turn it is,
  * who then goes to the back of the turns (round robin between users, across every instance).
- * One that waited longer than the limit ends (`outcome`) instead, and the next is looked at.
- * KEYS: turns, waiting, queue events, this instance's held set. ARGV: instance, claim, now ms,
- * max wait ms, retention ms, the outcome of one that waited too long (JSON).
- * Returns { 1, id, owner, program, created, executions waiting now } or, when nothing waits,
- * { 0, the id of the newest queue event } (a blocked XREAD after it wakes at the next submission).
+ * One that waited longer than the limit ends (`outcome`) instead, and the next is looked at (at
+ * most OVERDUE_PER_CLAIM of them per call: then { 2 }, call again); an id whose record is gone
+ * is dropped. Each call carries a ticket, and a repeated call with the same ticket (its reply was
+ * lost, or timed out after Redis ran it) gets the same execution again, so that none is left
+ * claimed by an instance that never learnt of it.
+ * KEYS: turns, waiting, queue events, this instance's held set, its last ticket. ARGV: instance,
+ * claim, now ms, max wait ms, retention ms, the outcome of one that waited too long (JSON), ticket.
+ * Returns { 1, id, owner, program, created, executions waiting now }, { 2 }, or, when nothing
+ * waits, { 0, the id of the newest queue event } (a blocked XREAD after it wakes at the next
+ * submission).
  */
 export const CLAIM = new Script(`${END_QUEUED}
+local function taken(id, record)
+  return { 1, id, redis.call('HGET', record, 'owner'), redis.call('HGET', record, 'program'), redis.call('HGET', record, 'created'), redis.call('ZCARD', KEYS[2]) }
+end
+local prior = redis.call('GET', KEYS[5])
+if prior then
+  local space = string.find(prior, ' ', 1, true)
+  if space and string.sub(prior, 1, space - 1) == ARGV[7] then
+    local id = string.sub(prior, space + 1)
+    local record = '${RECORD_PREFIX}' .. id
+    if redis.call('HGET', record, 'claim') == ARGV[2] and redis.call('HGET', record, 'status') == 'queued' then return taken(id, record) end
+  end
+end
 local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[4])
+local ended = 0
 while true do
   local owner = redis.call('LPOP', KEYS[1])
   if not owner then
@@ -208,20 +229,56 @@ while true do
   redis.call('RPUSH', KEYS[1], owner)
   if id then
     local record = '${RECORD_PREFIX}' .. id
-    if tonumber(redis.call('HGET', record, 'created')) <= cutoff then
+    local created = redis.call('HGET', record, 'created')
+    if created and redis.call('HGET', record, 'status') == 'queued' and tonumber(created) <= cutoff then
       endQueued(id, 'error', ARGV[6], ARGV[3], ARGV[5])
+      ended = ended + 1
+      if ended >= ${OVERDUE_PER_CLAIM} then return { 2 } end
     else
       redis.call('LPOP', queue)
       if redis.call('LLEN', queue) == 0 then redis.call('LREM', KEYS[1], -1, owner) end
       redis.call('ZREM', KEYS[2], id)
-      redis.call('HSET', record, 'home', ARGV[1], 'claim', ARGV[2])
-      redis.call('SADD', KEYS[4], id)
-      return { 1, id, owner, redis.call('HGET', record, 'program'), redis.call('HGET', record, 'created'), redis.call('ZCARD', KEYS[2]) }
+      if created and redis.call('HGET', record, 'status') == 'queued' then
+        redis.call('HSET', record, 'home', ARGV[1], 'claim', ARGV[2])
+        redis.call('SADD', KEYS[4], id)
+        redis.call('SET', KEYS[5], ARGV[7] .. ' ' .. id, 'PX', '600000')
+        return taken(id, record)
+      end
     end
   else
     redis.call('LREM', KEYS[1], -1, owner)
   end
 end
+`);
+
+/**
+ * Puts back executions this instance claimed and will not run: one whose claim came back after
+ * the instance began draining or closing, or, at close (with no ids: everything its held set
+ * still has queued under its claim), one whose claim's reply it never had. Each goes back to the
+ * head of its user's queue, waiting again, and the instances waiting for work are woken.
+ * KEYS: this instance's held set, turns, waiting, queue events. ARGV: claim, then the ids.
+ * Returns how many it put back.
+ */
+export const UNCLAIM = new Script(`
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+if #ids == 0 then ids = redis.call('SMEMBERS', KEYS[1]) end
+local back = 0
+for _, id in ipairs(ids) do
+  local record = '${RECORD_PREFIX}' .. id
+  if redis.call('HGET', record, 'claim') == ARGV[1] and redis.call('HGET', record, 'status') == 'queued' then
+    local owner = redis.call('HGET', record, 'owner')
+    local queue = '${USER_PREFIX}' .. owner .. ':queue'
+    redis.call('HSET', record, 'home', '', 'claim', '')
+    redis.call('SREM', KEYS[1], id)
+    redis.call('LPUSH', queue, id)
+    if redis.call('LLEN', queue) == 1 then redis.call('LPUSH', KEYS[2], owner) end
+    redis.call('ZADD', KEYS[3], redis.call('HGET', record, 'created'), id)
+    back = back + 1
+  end
+end
+if back > 0 then redis.call('XADD', KEYS[4], 'MAXLEN', '1', '*', 'q', '1') end
+return back
 `);
 
 /**

@@ -169,6 +169,14 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
       ratios: { p50OtherVsMemory: 'number|null', p99OtherVsMemory: 'number|null' },
     }],
     redisMemory: { executions: 'number', entriesPerExecution: 'number', messageChars: 'number', bytesPerExecution: 'number', bytesPerEntry: 'number' },
+    handOff: {
+      executions: 'number',
+      sleepMs: 'number',
+      memory: SUMMARY,
+      sharedQueue: SUMMARY,
+      ranOn: { sentTo: 'number', other: 'number' },
+      ratios: { p50SharedVsMemory: 'number|null', p99SharedVsMemory: 'number|null' },
+    },
   },
   files: { table: 'string', chart: 'string|null' },
 });

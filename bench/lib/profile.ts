@@ -71,6 +71,8 @@ export interface Profile {
     readonly entries: number;
     readonly intervalMs: number;
     readonly memory: { readonly executions: number; readonly entriesPerExecution: number };
+    /** Hand-offs: executions of `sleep(sleepMs)` sent to one of two one-slot instances (and to one in memory). */
+    readonly handOff: { readonly executions: number; readonly sleepMs: number };
   };
 }
 
@@ -82,7 +84,7 @@ const QUICK: Profile = {
   cpu: { fibN: 30, jobs: 48, rounds: 3 },
   admission: { fibN: 25, unloadedMs: 1000, idleMs: 1000, capacityMs: 2000, overload: 4, overloadMs: 5000, healthzEveryMs: 50 },
   memory: { running: [16, 64], spares: 8, warmupExecutions: 20, settleMs: 1000 },
-  redis: { levels: [1, 16], warmupMs: 500, durationMs: 3000, subscribers: [1, 200], entries: 20, intervalMs: 50, memory: { executions: 100, entriesPerExecution: 100 } },
+  redis: { levels: [1, 16], warmupMs: 500, durationMs: 3000, subscribers: [1, 200], entries: 20, intervalMs: 50, memory: { executions: 100, entriesPerExecution: 100 }, handOff: { executions: 40, sleepMs: 20 } },
 };
 
 const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -94,7 +96,7 @@ const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     cpu: { fibN: 20, jobs: 4, rounds: 1 },
     admission: { fibN: 20, unloadedMs: 300, idleMs: 300, capacityMs: 300, overload: 4, overloadMs: 500, healthzEveryMs: 50 },
     memory: { running: [4], spares: 2, warmupExecutions: 8, settleMs: 100 },
-    redis: { levels: [2], warmupMs: 100, durationMs: 300, subscribers: [1, 3], entries: 3, intervalMs: 50, memory: { executions: 4, entriesPerExecution: 10 } },
+    redis: { levels: [2], warmupMs: 100, durationMs: 300, subscribers: [1, 3], entries: 3, intervalMs: 50, memory: { executions: 4, entriesPerExecution: 10 }, handOff: { executions: 6, sleepMs: 20 } },
   },
   quick: QUICK,
   full: {
@@ -105,7 +107,7 @@ const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     cpu: { fibN: 32, jobs: 48, rounds: 3 },
     admission: { fibN: 25, unloadedMs: 3000, idleMs: 2000, capacityMs: 5000, overload: 4, overloadMs: 20_000, healthzEveryMs: 50 },
     memory: { running: [16, 64, 128], spares: 8, warmupExecutions: 20, settleMs: 2000 },
-    redis: { levels: [1, 4, 16, 64], warmupMs: 2000, durationMs: 10_000, subscribers: [1, 1000], entries: 100, intervalMs: 50, memory: { executions: 500, entriesPerExecution: 1000 } },
+    redis: { levels: [1, 4, 16, 64], warmupMs: 2000, durationMs: 10_000, subscribers: [1, 1000], entries: 100, intervalMs: 50, memory: { executions: 500, entriesPerExecution: 1000 }, handOff: { executions: 200, sleepMs: 20 } },
   },
 };
 

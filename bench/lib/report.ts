@@ -136,7 +136,8 @@ function redisMode(result: NonNullable<BenchResult['redis']>): string {
     + table(['concurrency', 'store', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'Redis / memory (req/s / p50)'], throughputRows)
     + '\n'
     + table(['subscribers', 'memory p50', 'memory p99', 'on A p50', 'on A p99', 'on B p50', 'on B p99', 'B / memory (p50 / p99)', 'complete (M/A/B)'], deliveryRows)
-    + `\nRedis memory: ${mem.bytesPerExecution} bytes per finished execution kept (record, log stream, history), ${mem.bytesPerEntry} bytes per retained log entry of ${mem.messageChars} characters (${mem.executions} executions of ${mem.entriesPerExecution} entries)\n`;
+    + `\nRedis memory: ${mem.bytesPerExecution} bytes per finished execution kept (record, log stream, history), ${mem.bytesPerEntry} bytes per retained log entry of ${mem.messageChars} characters (${mem.executions} executions of ${mem.entriesPerExecution} entries)\n`
+    + `Hand-off of a free slot (${result.handOff.executions} × sleep(${result.handOff.sleepMs}) on one-slot servers; gap from an end to the next start, p50 / p99 ms): memory ${fixed(result.handOff.memory.p50Ms)} / ${fixed(result.handOff.memory.p99Ms)}, shared queue ${fixed(result.handOff.sharedQueue.p50Ms)} / ${fixed(result.handOff.sharedQueue.p99Ms)} (${times(result.handOff.ratios.p50SharedVsMemory)} / ${times(result.handOff.ratios.p99SharedVsMemory)}); ${result.handOff.ranOn.sentTo} ran on the instance they were sent to, ${result.handOff.ranOn.other} on the other\n`;
 }
 
 export function report(result: BenchResult): string {

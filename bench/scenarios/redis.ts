@@ -13,6 +13,12 @@
 //   redis memory used_memory of R (INFO memory) before and after `executions` executions of
 //                `entriesPerExecution` entries of a 60-character message each, and again with
 //                executions that log nothing: bytes per retained entry, and per execution.
+//   hand-off     how soon a slot that frees is filled from the queue: `executions` of
+//                `sleep(sleepMs)` sent at once to one of two instances of one slot each on a
+//                redis-server of their own (so that only they take from its shared queue), and
+//                to a one-slot server in memory (its own scheduler); per slot, the gap between
+//                one execution's end and the next one's start (started_at, completed_at, ms).
+//                Ratio: shared queue / memory.
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redisCommand, startRedis, type RedisProcess } from '../../test/helpers/redis.js';
@@ -58,6 +64,18 @@ export interface RedisMemory {
   readonly bytesPerEntry: number;
 }
 
+export interface RedisHandOff {
+  readonly executions: number;
+  readonly sleepMs: number;
+  /** Gaps, in ms, between an execution's end and the next start on the same one-slot server. */
+  readonly memory: LatencySummary;
+  /** The same on the two instances of the shared queue, together. */
+  readonly sharedQueue: LatencySummary;
+  /** How many each of the two instances ran (all were sent to the first). */
+  readonly ranOn: { readonly sentTo: number; readonly other: number };
+  readonly ratios: { readonly p50SharedVsMemory: number | null; readonly p99SharedVsMemory: number | null };
+}
+
 export interface RedisModeResult {
   readonly threads: number;
   readonly redisVersion: string;
@@ -65,6 +83,7 @@ export interface RedisModeResult {
   readonly throughput: readonly RedisThroughputLevel[];
   readonly delivery: readonly RedisDeliveryLevel[];
   readonly redisMemory: RedisMemory;
+  readonly handOff: RedisHandOff;
 }
 
 const USERS = 4;
@@ -115,6 +134,86 @@ async function growth(redis: RedisProcess, http: HttpTarget, cookies: readonly s
   });
   await sleep(TRIM_WAIT_MS);
   return (await usedMemory(redis)) - before;
+}
+
+interface FinishedRun {
+  readonly instance: string;
+  readonly started: number;
+  readonly completed: number;
+}
+
+/** Sends `count` executions of `sleep(sleepMs)` at once, then reads each one's final result. */
+async function sleepers(url: string, count: number, sleepMs: number): Promise<FinishedRun[]> {
+  const http = new HttpTarget(url, 8);
+  try {
+    const [cookie] = await loginUsers(http, [benchUsers(1).names[0]!]);
+    const ids = await forEachLimited(count, 8, async () => {
+      const answer = await http.post('/api/execute-async', { program: `await sleep(${sleepMs}); 1` }, cookie!);
+      if (answer.status !== 200) throw new Error(`execute-async answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+      return (JSON.parse(answer.text) as { execution_id: string }).execution_id;
+    });
+    const runs: FinishedRun[] = [];
+    for (const id of ids) {
+      for (;;) {
+        const answer = await http.get(`/api/result/${id}`, cookie);
+        const body = JSON.parse(answer.text) as { status: string; instance?: string; started_at: string | null; completed_at: string | null };
+        if (answer.status === 200) {
+          runs.push({ instance: body.instance ?? 'memory', started: Date.parse(body.started_at!), completed: Date.parse(body.completed_at!) });
+          break;
+        }
+        if (answer.status !== 202) throw new Error(`result answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+        await sleep(sleepMs);
+      }
+    }
+    return runs;
+  } finally {
+    await http.close();
+  }
+}
+
+/** The gaps between one run's end and the next one's start, per one-slot server. */
+function handOffGaps(runs: readonly FinishedRun[]): LatencySummary {
+  const recorder = new LatencyRecorder();
+  const byInstance = new Map<string, FinishedRun[]>();
+  for (const run of runs) byInstance.set(run.instance, [...(byInstance.get(run.instance) ?? []), run]);
+  for (const own of byInstance.values()) {
+    own.sort((x, y) => x.started - y.started);
+    for (let i = 1; i < own.length; i++) recorder.record(Math.max(0, own[i]!.started - own[i - 1]!.completed));
+  }
+  return recorder.summary();
+}
+
+async function measureHandOff(settings: Profile['redis']['handOff'], log: (line: string) => void): Promise<RedisHandOff> {
+  const { executions, sleepMs } = settings;
+  const oneSlot = { CHARIOT_THREADS: '1', CHARIOT_TASKS_PER_THREAD: '1', CHARIOT_USERS: benchUsers(1).env, CHARIOT_MAX_PER_USER: String(executions) };
+  const redis = await startRedis();
+  const servers: ServerProcess[] = [];
+  try {
+    const shared = { ...oneSlot, CHARIOT_REDIS_URL: redis.url, CHARIOT_SESSION_KEYS: 'bench-hand-off-key-0123456789abcdef' };
+    servers.push(...(await Promise.all([
+      startChariot(oneSlot),
+      startChariot({ ...shared, CHARIOT_INSTANCE_ID: 'bench-slot-a' }),
+      startChariot({ ...shared, CHARIOT_INSTANCE_ID: 'bench-slot-b' }),
+    ])));
+    const [m, a] = servers as [ServerProcess, ServerProcess, ServerProcess];
+    const inMemory = await sleepers(m.url, executions, sleepMs);
+    const throughQueue = await sleepers(a.url, executions, sleepMs);
+    const memory = handOffGaps(inMemory);
+    const sharedQueue = handOffGaps(throughQueue);
+    const sentTo = throughQueue.filter((run) => run.instance === 'bench-slot-a').length;
+    log(`  hand-off of a free slot, gap p50/p99 ms: memory ${memory.p50Ms.toFixed(2)}/${memory.p99Ms.toFixed(2)}, shared queue ${sharedQueue.p50Ms.toFixed(2)}/${sharedQueue.p99Ms.toFixed(2)} (${sentTo} ran where sent, ${executions - sentTo} on the other)`);
+    return {
+      executions,
+      sleepMs,
+      memory,
+      sharedQueue,
+      ranOn: { sentTo, other: executions - sentTo },
+      ratios: { p50SharedVsMemory: ratio(sharedQueue.p50Ms, memory.p50Ms), p99SharedVsMemory: ratio(sharedQueue.p99Ms, memory.p99Ms) },
+    };
+  } finally {
+    await Promise.all(servers.map((server) => server.close()));
+    await redis.close();
+  }
 }
 
 export async function runRedisMode(profile: Profile, log: (line: string) => void): Promise<RedisModeResult> {
@@ -186,7 +285,8 @@ export async function runRedisMode(profile: Profile, log: (line: string) => void
       bytesPerEntry: Math.round((logged - bare) / (executions * entriesPerExecution)),
     };
     log(`  Redis memory: ${redisMemory.bytesPerExecution} B per execution, ${redisMemory.bytesPerEntry} B per retained entry of ${MESSAGE_CHARS} characters`);
-    return { threads, redisVersion, serverEnv, throughput, delivery, redisMemory };
+    const handOff = await measureHandOff(settings.handOff, log);
+    return { threads, redisVersion, serverEnv, throughput, delivery, redisMemory, handOff };
   } finally {
     await Promise.all(clients.map((client) => client.close()));
     await Promise.all(servers.map((server) => server.close()));

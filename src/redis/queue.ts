@@ -174,7 +174,7 @@ export class SharedQueue implements SharedWork {
   #publishPace(): void {
     const rate = this.#pace.rate(this.#capacity);
     const now = Date.now();
-    if (rate === undefined || this.#closed || now - this.#publishedAt < PACE_EVERY_MS) return;
+    if (rate === undefined || this.#paused || now - this.#publishedAt < PACE_EVERY_MS) return;
     if (this.#published > 0 && Math.abs(rate - this.#published) <= PACE_CHANGE * this.#published) return;
     this.#published = rate;
     this.#publishedAt = now;

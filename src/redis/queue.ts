@@ -53,6 +53,8 @@ export class SharedQueue implements SharedWork {
   #start: StartWork | undefined;
   /** Slots in use: running, being claimed, or reserved for a submission taken at once. */
   #busy = 0;
+  /** Of those, the one a CLAIM on its way holds (not running anything yet). */
+  #claiming = 0;
   #queued = 0;
   /** The newest queue event the last empty CLAIM saw: the XREAD waits for one after it. */
   #newest = '0-0';
@@ -85,8 +87,9 @@ export class SharedQueue implements SharedWork {
     return this.#queued;
   }
 
+  /** Slots running an execution (or about to: reserved for a submission), not those a CLAIM holds. */
   get running(): number {
-    return this.#busy;
+    return this.#busy - this.#claiming;
   }
 
   begin(capacity: number, start: StartWork): void {
@@ -205,6 +208,7 @@ export class SharedQueue implements SharedWork {
       this.#again = false;
       while (!this.#paused && this.#start !== undefined && this.#busy < this.#capacity) {
         this.#busy++;
+        this.#claiming++;
         let work: QueuedWork | 'again' | undefined;
         try {
           work = await this.#claim();
@@ -212,6 +216,8 @@ export class SharedQueue implements SharedWork {
           this.#busy--;
           this.#failed('taking work from the shared queue', error);
           return;
+        } finally {
+          this.#claiming--;
         }
         this.#failing = false;
         if (work === 'again') {

@@ -5,7 +5,7 @@
 //   2. capacity: a closed loop of 64 (successful executions per second the server sustains);
 //   3. overload: an open loop offering `overload` × that capacity for `overloadMs`, spread
 //      evenly over the users, while /healthz is sampled every `healthzEveryMs` on a
-//      connection of its own.
+//      connection of its own, from a process of its own (lib/healthz-probe.ts).
 // Reported: the shares of 200 / 429 / 503 (queue full, or a predicted wait over
 // CHARIOT_MAX_QUEUE_WAIT_MS) / 500 for one that waited the limit / other answers, the latency of
 // the accepted ones (against the wait limit too), the accepted rate, and /healthz latency during
@@ -16,10 +16,10 @@
 // limit, worker threads at the main thread's priority), so that the run shows what the bound
 // and the priority buy. The fork server has no admission control to compare with.
 import { availableParallelism } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RawIsolatePool } from '../baselines/raw-isolate.js';
-import { LatencyRecorder, ratio, round, type LatencySummary } from '../lib/histogram.js';
+import { startHealthzProbe, type HealthzSamples } from '../lib/healthz-probe.js';
+import { ratio, round } from '../lib/histogram.js';
 import { benchUsers, HttpTarget, loginUsers } from '../lib/http.js';
 import { closedLoop, openLoop, type LoadResult, type OpenLoopResult } from '../lib/load.js';
 import { startChariot } from '../lib/processes.js';
@@ -27,14 +27,6 @@ import type { Profile } from '../lib/profile.js';
 import { fibProgram, fibValue } from '../lib/programs.js';
 import { DEFAULTS } from '../../src/config.js';
 
-export interface HealthzSamples {
-  readonly latency: LatencySummary;
-  /** Samples that did not answer 200. */
-  readonly failures: number;
-  /** The most executions the server itself reported running / queued in one sample. */
-  readonly maxRunning: number;
-  readonly maxQueued: number;
-}
 
 /** One overload phase's answers, against one server. */
 export interface OverloadPhase extends OpenLoopResult {
@@ -86,32 +78,6 @@ const USERS = 8;
 const CAPACITY_CONCURRENCY = 64;
 const MAX_IN_FLIGHT = 1024;
 
-/** Samples GET /healthz every `everyMs` until `until()` holds, one at a time. */
-async function sampleHealthz(http: HttpTarget, everyMs: number, until: () => boolean): Promise<HealthzSamples> {
-  const recorder = new LatencyRecorder();
-  let failures = 0;
-  let maxRunning = 0;
-  let maxQueued = 0;
-  while (!until()) {
-    const start = performance.now();
-    try {
-      const answer = await http.get('/healthz');
-      if (answer.status === 200) {
-        recorder.record(performance.now() - start);
-        const { pool } = JSON.parse(answer.text) as { pool: { running: number; queued: number } };
-        maxRunning = Math.max(maxRunning, pool.running);
-        maxQueued = Math.max(maxQueued, pool.queued);
-      } else {
-        failures++;
-      }
-    } catch {
-      failures++;
-    }
-    await sleep(Math.max(0, everyMs - (performance.now() - start)));
-  }
-  return { latency: recorder.summary(), failures, maxRunning, maxQueued };
-}
-
 /** The server env of the "unbounded" baseline: admission as before CHARIOT_MAX_QUEUE_WAIT_MS. */
 const UNBOUNDED_ENV = Object.freeze({ CHARIOT_MAX_QUEUE_WAIT_MS: '86400000', CHARIOT_WORKER_NICE: '0' });
 
@@ -119,9 +85,8 @@ const UNBOUNDED_ENV = Object.freeze({ CHARIOT_MAX_QUEUE_WAIT_MS: '86400000', CHA
 async function admissionServer(env: Readonly<Record<string, string>>, names: readonly string[], program: string, expected: string) {
   const server = await startChariot(env);
   const http = new HttpTarget(server.url, MAX_IN_FLIGHT);
-  const health = new HttpTarget(server.url, 1);
   const close = async (): Promise<void> => {
-    await Promise.allSettled([http.close(), health.close()]);
+    await http.close();
     await server.close();
   };
   try {
@@ -133,7 +98,7 @@ async function admissionServer(env: Readonly<Record<string, string>>, names: rea
       if (answer.status === 500 && answer.text.includes('for a slot without starting')) return '500-waited';
       return String(answer.status);
     };
-    return { execute, health, close };
+    return { execute, url: server.url, close };
   } catch (error) {
     await close();
     throw error;
@@ -143,16 +108,14 @@ async function admissionServer(env: Readonly<Record<string, string>>, names: rea
 /** Offers `ratePerS` for `durationMs` in an open loop while /healthz is sampled. */
 async function overloadPhase(
   execute: (index: number) => Promise<string>,
-  health: HttpTarget,
+  url: string,
   ratePerS: number,
   durationMs: number,
   healthzEveryMs: number,
 ): Promise<OverloadPhase> {
-  let done = false;
-  const during = sampleHealthz(health, healthzEveryMs, () => done);
+  const probe = await startHealthzProbe(url, healthzEveryMs);
   const result = await openLoop(execute, { ratePerS, durationMs, maxInFlight: MAX_IN_FLIGHT });
-  done = true;
-  const healthz = await during;
+  const healthz = await probe.stop();
   const countOf = (label: string): number => result.outcomes[label]?.count ?? 0;
   const answered = Object.values(result.outcomes).reduce((sum, outcome) => sum + outcome.count, 0);
   const share = (n: number): number => (answered === 0 ? 0 : round(n / answered, 4));
@@ -202,11 +165,10 @@ export async function runAdmission(profile: Profile, log: (line: string) => void
       const warmupMs = Math.min(300, capacityMs / 2);
       unloaded = await closedLoop(closed, { concurrency: 1, warmupMs, durationMs: unloadedMs });
       capacity = await closedLoop(closed, { concurrency: CAPACITY_CONCURRENCY, warmupMs, durationMs: capacityMs });
-      let idleDone = false;
-      const idleTimer = setTimeout(() => (idleDone = true), idleMs);
-      idle = await sampleHealthz(chariot.health, healthzEveryMs, () => idleDone);
-      clearTimeout(idleTimer);
-      bounded = await overloadPhase(chariot.execute, chariot.health, Math.max(1, Math.round(capacity.rps * overload)), overloadMs, healthzEveryMs);
+      const idleProbe = await startHealthzProbe(chariot.url, healthzEveryMs);
+      await sleep(idleMs);
+      idle = await idleProbe.stop();
+      bounded = await overloadPhase(chariot.execute, chariot.url, Math.max(1, Math.round(capacity.rps * overload)), overloadMs, healthzEveryMs);
     } finally {
       await chariot.close();
     }
@@ -218,7 +180,7 @@ export async function runAdmission(profile: Profile, log: (line: string) => void
     const before = await admissionServer({ ...env, ...UNBOUNDED_ENV }, users.names, program, expected);
     let unbounded: OverloadPhase;
     try {
-      unbounded = await overloadPhase(before.execute, before.health, offered, overloadMs, healthzEveryMs);
+      unbounded = await overloadPhase(before.execute, before.url, offered, overloadMs, healthzEveryMs);
     } finally {
       await before.close();
     }

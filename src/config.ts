@@ -128,6 +128,14 @@ export interface Config {
    * by the server, in ms. Default 60000.
    */
   readonly sseStallTimeoutMs: number;
+  /** The largest message a WebSocket client may send, in bytes; a larger one closes it (1009). Default 1 MiB. */
+  readonly wsMaxMessageBytes: number;
+  /**
+   * Bytes of answers (`started`, `error`) a WebSocket client may leave unread past the socket's
+   * high-water mark before the socket is closed (1008). Log messages never count: they wait in
+   * their cursors. Default 1 MiB.
+   */
+  readonly wsMaxUnreadBytes: number;
   /** Mark the session cookie Secure (deployments behind a TLS proxy). Default false. */
   readonly secureCookies: boolean;
   /**
@@ -204,6 +212,8 @@ export const DEFAULTS = Object.freeze({
   ssePingMs: 15_000,
   sseRetryMs: 2000,
   sseStallTimeoutMs: 60_000,
+  wsMaxMessageBytes: MIB,
+  wsMaxUnreadBytes: MIB,
   loginFailuresPerName: 5,
   loginFailuresPerAddress: 20,
   loginWindowMs: 60_000,
@@ -258,6 +268,8 @@ export const RANGES = Object.freeze({
   CHARIOT_SSE_RETRY_MS: [0, 3_600_000],
   // At least a second: a socket can take nothing for that long when a lost packet is resent.
   CHARIOT_SSE_STALL_TIMEOUT_MS: [1000, 3_600_000],
+  CHARIOT_WS_MAX_MESSAGE: [1, 256 * MIB],
+  CHARIOT_WS_MAX_UNREAD: [1024, 1024 * MIB],
   CHARIOT_LOGIN_FAILURES_PER_NAME: [1, 100],
   CHARIOT_LOGIN_FAILURES_PER_ADDRESS: [1, 100],
   CHARIOT_LOGIN_WINDOW_MS: [1000, DAY_MS],
@@ -474,6 +486,8 @@ export function loadConfig(env: Env = process.env): Config {
     ssePingMs: integer(env, 'CHARIOT_SSE_PING_MS', DEFAULTS.ssePingMs),
     sseRetryMs: integer(env, 'CHARIOT_SSE_RETRY_MS', DEFAULTS.sseRetryMs),
     sseStallTimeoutMs: integer(env, 'CHARIOT_SSE_STALL_TIMEOUT_MS', DEFAULTS.sseStallTimeoutMs),
+    wsMaxMessageBytes: bytes(env, 'CHARIOT_WS_MAX_MESSAGE', DEFAULTS.wsMaxMessageBytes),
+    wsMaxUnreadBytes: bytes(env, 'CHARIOT_WS_MAX_UNREAD', DEFAULTS.wsMaxUnreadBytes),
     secureCookies,
     walkGuards: flag(env, 'CHARIOT_WALK_GUARDS', false),
     trustProxy: proxies,

@@ -13,6 +13,7 @@ import { MemorySessionStore, type SessionStore } from './session-store.js';
 import { MemoryExecutionStore, type ExecutionStore } from './store.js';
 import { StreamSlots } from './stream-slots.js';
 import { UserDirectory } from './users.js';
+import { WebSocketHub } from './ws/hub.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
@@ -102,6 +103,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
     secureCookies: config.secureCookies,
     trustProxy: config.trustProxy,
     allowedOrigins: config.allowedOrigins,
+    webSockets: () => sockets.open,
     loginThrottle: new LoginThrottle({
       failuresPerName: config.loginFailuresPerName,
       failuresPerAddress: config.loginFailuresPerAddress,
@@ -110,7 +112,16 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
     }),
     ...(redisAvailable === undefined ? {} : { redis: { ready: redisAvailable } }),
   });
-  const server = createServer(app.callback());
+  const server = createServer(app.koa.callback());
+  const sockets = new WebSocketHub(server, {
+    manager,
+    streams,
+    authenticate: (req) => app.authenticateUpgrade(req),
+    pingMs: config.ssePingMs,
+    stallTimeoutMs: config.sseStallTimeoutMs,
+    maxMessageBytes: config.wsMaxMessageBytes,
+    maxUnreadBytes: config.wsMaxUnreadBytes,
+  });
   const sweep = setInterval(() => storage.memorySessions?.sweep(), SESSION_SWEEP_MS);
   sweep.unref();
   try {
@@ -136,6 +147,8 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
         clearInterval(sweep);
         if (server.listening) server.close();
         await manager.close();
+        // After the executions ended: their subscribers have had `done`.
+        await sockets.close();
         await closeHttp(server, closed);
       })();
       return closing;
@@ -147,6 +160,7 @@ export async function startServer(config: Config, parts: ServerParts = {}): Prom
         server.closeIdleConnections();
         manager.drain();
         streams.handOffAll();
+        sockets.handOffAll();
         await manager.whenIdle(ms);
         await running.close();
       })();

@@ -48,7 +48,7 @@ describe('admission: the queue', () => {
     expect(refused.headers.get('retry-after')).to.equal('1');
     expect(await executionIds(carol)).to.eql([]);
     const health = await server.anonymous().json('GET', '/healthz');
-    expect(health.body).to.eql(healthBody({ status: 'ok', pool: { threads: 1, queued: 1, running: 1, quarantined: 0, lost: 0 }, logs: server.manager.logStats, streams: 0 }));
+    expect(health.body).to.eql(healthBody({ status: 'ok', pool: { threads: 1, queued: 1, running: 1, quarantined: 0, lost: 0 }, logs: server.manager.logStats, streams: 0, websockets: 0 }));
 
     expect((await alice.json('POST', `/api/execution/${running}/cancel`)).status).to.equal(202);
     expect(doneStatus(await streamToEnd(bob, waiting))).to.equal('completed');

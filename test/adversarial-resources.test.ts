@@ -357,7 +357,7 @@ describe('adversarial: attacks on the whole process (each against a server proce
     const health = await child.login('carol').then((carol) => carol.json('GET', '/healthz'));
     expect(health.status, health.text).to.equal(200);
     const { logs, ...rest } = asObject(health.body);
-    expect(rest).to.eql(healthBody({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length, lost: 0 }, streams: 0 }));
+    expect(rest).to.eql(healthBody({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: warnings.length, lost: 0 }, streams: 0, websockets: 0 }));
     expectIdleLogStats(logs);
     for (const warning of warnings) expect(warning).to.match(/^chariot-exec: an isolate in worker thread \d+ was quarantined after "Catastrophic out-of-memory error"; its memory stays in use until the process restarts, and the process now ends by signal at shutdown$/);
   });
@@ -399,7 +399,7 @@ describe('adversarial: attacks on the whole process (each against a server proce
     expect(health.status, health.text).to.equal(503);
     // bob's sleeper runs and logs: its log is kept (the budgets' figures are log-budget.test.ts's).
     const { logs: keptLogs, ...restartHealth } = asObject(health.body);
-    expect(restartHealth).to.eql(healthBody({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1, lost: 0 }, streams: 1 }));
+    expect(restartHealth).to.eql(healthBody({ status: 'restart-needed', pool: { threads: 1, queued: 0, running: 1, quarantined: 1, lost: 0 }, streams: 1, websockets: 0 }));
     expectKeys(asObject(keptLogs, '/healthz logs'), ['kept_bytes', 'live_bytes', 'budget_bytes', 'user_budget_bytes', 'largest_user_bytes', 'evicted_entries']);
 
     // bob's execution, in the same worker thread as the quarantined isolate, runs on.

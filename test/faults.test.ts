@@ -182,7 +182,7 @@ async function expectMoved(client: Client, id: string, events: readonly SseEvent
 async function expectReplaced(server: RunningServer, client: Client, lost: Worker | undefined): Promise<void> {
   const health = await client.json('GET', '/healthz');
   expect(health.status, health.text).to.equal(200);
-  expect(health.body).to.eql(healthBody({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0 }));
+  expect(health.body).to.eql(healthBody({ status: 'ok', pool: { threads: 1, queued: 0, running: 0, quarantined: 0, lost: 1 }, logs: server.manager.logStats, streams: 0, websockets: 0 }));
   expect(server.manager.workers).to.have.length(1);
   expect(server.manager.workers[0]).to.not.equal(lost);
 }

@@ -20,10 +20,11 @@ describe('GET /healthz', () => {
       pool: { threads: 2, queued, running, quarantined: 0, lost: 0 },
       logs: { kept_bytes: kept, live_bytes: live, budget_bytes: logBudget, user_budget_bytes: logBudgetPerUser, largest_user_bytes: kept, evicted_entries: 0 },
       streams,
+      websockets: 0,
     }));
   }
 
-  it('answers 200 {"status":"ok","pool":{"threads":2,"queued":0,"running":0,"quarantined":0,"lost":0},"logs":{...},"streams":0} without a session on an idle server', async () => {
+  it('answers 200 {"status":"ok","pool":{"threads":2,"queued":0,"running":0,"quarantined":0,"lost":0},"logs":{...},"streams":0,"websockets":0} without a session on an idle server', async () => {
     expectHealth(await server.anonymous().json('GET', '/healthz'), 0, 0);
   });
 
@@ -66,7 +67,8 @@ describe('GET /healthz', () => {
     const res = await bob.json('GET', '/healthz');
     expect(res.status, res.text).to.equal(200);
     const body = asObject(res.body);
-    expectKeys(body, ['status', 'pool', 'logs', 'streams']);
+    expectKeys(body, ['status', 'pool', 'logs', 'streams', 'websockets']);
+    expect(body.websockets).to.equal(0);
     expect(body.status).to.equal('ok');
     expect(body.streams).to.equal(0);
     const pool = asObject(body.pool);

@@ -154,7 +154,7 @@ function hunt(title: string, areas: readonly Area[], extraEnv: Readonly<Record<s
       }
       expect(health.status, health.text).to.equal(200);
       const { logs, ...rest } = asObject(health.body);
-      expect(rest).to.deep.equal(healthBody({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 }, streams: 0 }));
+      expect(rest).to.deep.equal(healthBody({ status: 'ok', pool: { threads: 2, queued: 0, running: 0, quarantined: lines.length, lost: 0 }, streams: 0, websockets: 0 }));
       expectIdleLogStats(logs);
     });
   });

@@ -1,5 +1,6 @@
 // The Koa application: error mapping, the Origin check, sessions, then the routes, whose
 // bodies must be JSON.
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -10,10 +11,10 @@ import type { SessionStore } from '../session-store.js';
 import type { StreamSlots } from '../stream-slots.js';
 import type { UserDirectory } from '../users.js';
 import { CookieSigner } from './cookie-signer.js';
-import { refuseCrossOrigin, requireJsonBody } from './cross-site.js';
+import { checkOrigin, refuseCrossOrigin, requireJsonBody } from './cross-site.js';
 import { errorMiddleware } from './error-middleware.js';
 import { addExecutionRoutes } from './execution-routes.js';
-import { addSessionRoutes, requireUser, sessionMiddleware } from './session.js';
+import { addSessionRoutes, currentUser, requireUser, sessionMiddleware } from './session.js';
 import { serveUi } from './ui.js';
 
 export interface AppDeps {
@@ -37,6 +38,8 @@ export interface AppDeps {
   /** Origins besides the server's own that may make state-changing requests (canonical). */
   readonly allowedOrigins: readonly string[];
   readonly loginThrottle: LoginThrottle;
+  /** Open WebSockets (/healthz). */
+  readonly webSockets: () => number;
   /** Redis mode: whether Redis can be written now (/healthz). */
   readonly redis?: { readonly ready: () => boolean };
 }
@@ -54,7 +57,16 @@ function jsonBody(limit: number): Koa.Middleware {
   });
 }
 
-export function createApp(deps: AppDeps): Koa {
+export interface ChariotApp {
+  readonly koa: Koa;
+  /**
+   * The user of a WebSocket upgrade request, by the same rules as the routes: CrossOriginError
+   * (403) for a cross-site Origin, UnauthorizedError (401) without a session.
+   */
+  authenticateUpgrade(req: IncomingMessage): Promise<string>;
+}
+
+export function createApp(deps: AppDeps): ChariotApp {
   // maxIpsCount: the client address is the one the outermost trusted proxy saw, not an
   // X-Forwarded-For entry the client wrote itself.
   const app = new Koa({ proxy: deps.trustProxy > 0, maxIpsCount: deps.trustProxy });
@@ -83,16 +95,32 @@ export function createApp(deps: AppDeps): Koa {
       pool: deps.manager.stats,
       logs: deps.manager.logStats,
       streams: deps.streams.open,
+      websockets: deps.webSockets(),
       ...(redisReady === undefined ? {} : { redis: redisReady ? 'ok' : 'unavailable' }),
     };
   });
 
+  const session = sessionMiddleware(app, deps.sessions, deps.secureCookies);
   app.use(errorMiddleware());
   app.use(refuseCrossOrigin(deps.allowedOrigins));
-  app.use(sessionMiddleware(app, deps.sessions, deps.secureCookies));
+  app.use(session);
   app.use(requireUser('/api/'));
   app.use(serveUi());
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
-  return app;
+
+  const allowedOrigins = new Set(deps.allowedOrigins);
+  return {
+    koa: app,
+    async authenticateUpgrade(req) {
+      // A response that is never sent: the upgrade answers on the socket (src/ws/hub.ts).
+      const ctx = app.createContext(req, new ServerResponse(req));
+      checkOrigin(ctx, allowedOrigins);
+      let user = '';
+      await session(ctx, async () => {
+        user = currentUser(ctx);
+      });
+      return user;
+    },
+  };
 }

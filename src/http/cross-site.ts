@@ -16,19 +16,25 @@ function ownOrigin(ctx: Context): string | undefined {
 }
 
 /**
+ * CrossOriginError when the request's Origin header is present and is neither the server's own
+ * origin nor in `allowed` (canonical origins). No Origin passes: curl and servers send none.
+ */
+export function checkOrigin(ctx: Context, allowed: ReadonlySet<string>): void {
+  const origin = ctx.req.headers.origin;
+  if (origin === undefined) return;
+  const canonical = canonicalOrigin(origin);
+  if (canonical === undefined || (canonical !== ownOrigin(ctx) && !allowed.has(canonical))) throw new CrossOriginError(origin);
+}
+
+/**
  * 403 for a request with a method other than GET, HEAD or OPTIONS whose Origin header is
  * present and is neither the server's own origin nor one of `allowed` (canonical origins).
+ * A WebSocket upgrade is a GET and is checked apart (src/ws/hub.ts), whatever its method.
  */
 export function refuseCrossOrigin(allowed: readonly string[]): Middleware {
   const allowedOrigins = new Set(allowed);
   return async function sameOriginOnly(ctx, next) {
-    const origin = ctx.req.headers.origin;
-    if (origin !== undefined && !SAFE_METHODS.has(ctx.method)) {
-      const canonical = canonicalOrigin(origin);
-      if (canonical === undefined || (canonical !== ownOrigin(ctx) && !allowedOrigins.has(canonical))) {
-        throw new CrossOriginError(origin);
-      }
-    }
+    if (!SAFE_METHODS.has(ctx.method)) checkOrigin(ctx, allowedOrigins);
     await next();
   };
 }

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
       ssePingMs: 15_000,
       sseRetryMs: 2000,
       sseStallTimeoutMs: 60_000,
+      wsMaxMessageBytes: 1024 * 1024,
+      wsMaxUnreadBytes: 1024 * 1024,
       redisUrl: undefined,
       instanceId: `${hostname()}-${process.pid}`,
       production: false,
@@ -96,6 +98,7 @@ describe('loadConfig', () => {
     [{ CHARIOT_CPU_MS: '-5' }, 'CHARIOT_CPU_MS must be a whole number, got "-5"'],
     [{ CHARIOT_BODY_LIMIT: 'lots' }, 'CHARIOT_BODY_LIMIT must be a size such as 1mb, 512kb or 1048576, got "lots"'],
     [{ CHARIOT_SSE_LAG_BUDGET: '8 megs' }, 'CHARIOT_SSE_LAG_BUDGET must be a size such as 1mb, 512kb or 1048576, got "8 megs"'],
+    [{ CHARIOT_WS_MAX_MESSAGE: 'huge' }, 'CHARIOT_WS_MAX_MESSAGE must be a size such as 1mb, 512kb or 1048576, got "huge"'],
     [{ CHARIOT_USERS: 'nopassword' }, 'CHARIOT_USERS must be name:password pairs separated by commas'],
     [{ CHARIOT_USERS: 'a:1,a:2' }, 'CHARIOT_USERS names "a" twice'],
     [{ CHARIOT_SESSION_KEYS: 'short' }, 'CHARIOT_SESSION_KEYS must hold keys of at least 16 characters'],
@@ -163,6 +166,8 @@ describe('loadConfig: the range of every number (README "Configuration")', () =>
     ['CHARIOT_SSE_PING_MS', 'ssePingMs', 10, 3_600_000],
     ['CHARIOT_SSE_RETRY_MS', 'sseRetryMs', 0, 3_600_000],
     ['CHARIOT_SSE_STALL_TIMEOUT_MS', 'sseStallTimeoutMs', 1000, 3_600_000],
+    ['CHARIOT_WS_MAX_MESSAGE', 'wsMaxMessageBytes', 1, 256 * MIB, 'bytes'],
+    ['CHARIOT_WS_MAX_UNREAD', 'wsMaxUnreadBytes', 1024, 1024 * MIB, 'bytes'],
   ];
   for (const [variable, field, min, max, kind] of RANGES) {
     const unit = kind === 'bytes' ? ' bytes' : '';

@@ -136,6 +136,6 @@ export function expectStreams(res: HttpResult, streams: number, what: string): v
   expect(res.status, res.text).to.equal(200);
   expectJson(res);
   const body = asObject(res.body);
-  expectKeys(body, ['status', 'pool', 'logs', 'streams']);
-  expect({ status: body.status, streams: body.streams }, what).to.eql({ status: 'ok', streams });
+  expectKeys(body, ['status', 'pool', 'logs', 'streams', 'websockets']);
+  expect({ status: body.status, streams: body.streams, websockets: body.websockets }, what).to.eql({ status: 'ok', streams, websockets: 0 });
 }

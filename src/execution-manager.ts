@@ -1,6 +1,6 @@
 // ExecutionManager: registers executions, checks who may see them, admits them to the pool,
-// applies what the workers report, hands them their input, and forgets finished ones after the retention time (one
-// periodic sweep, not a timer per execution).
+// applies what the workers report, hands their scripts the input sent to them, and forgets
+// finished ones after the retention time (one periodic sweep, not a timer per execution).
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { AlreadyFinishedError, ExecutionNotFoundError, InputNotHereError, queueWaitMessage, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';

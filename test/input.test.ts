@@ -230,6 +230,13 @@ describe('POST /api/execution/:execId/input: the end, refusals, and what waiting
     expectError(await send(alice, id, { data: 'too late' }), 409, 'Execution already finished with status error', 'ALREADY_FINISHED');
   });
 
+  it('ends a script with more than 10,000 input() calls pending at once with an error saying so', async () => {
+    const { id, stream } = await start(alice, 'logPrint("asking"); for (let i = 0; i <= 10000; i++) input(); await input()');
+    const error = 'Too many pending input() calls: at most 10000 at once';
+    expectExactStream(await stream.untilDone(), entries('asking'), 'error');
+    expectResultAnswer(await getResult(alice, id), id, { status: 'error', error }, entries('asking'));
+  });
+
   it('cancels a script that waits for input, dropping what it did not read', async () => {
     const { id, stream } = await start(alice, 'const next = input(); logPrint("waiting"); await next; await new Promise(() => {})');
     await stream.nthEvent(1);

@@ -4,10 +4,11 @@
 // Every entry into the isolate is a call made through the isolate's queue, one at a time, with
 // a timeout of min(CPU left, wall-clock left): the compile of the program (untimed: V8 cannot
 // stop a parse), its rewrite when a long one needs it (program.ts), the initial `run(program)`
-// and each `wake(id)` when a `sleep()` timer fires or an `input()` gets its message. Microtasks run inside the call that queued them, so the timeout
-// bounds them too, and the isolate's CPU time read before and after each call is this
-// execution's. A Run that awaits holds no thread: it is only a Context and a timer (or an
-// input() waiting for the main thread's answer) until its next call. Whatever ends it (a limit, a memory bomb, a cancel, a fatal V8 error) ends its
+// and each `wake(id)` when a `sleep()` timer fires or an `input()` gets its message. Microtasks
+// run inside the call that queued them, so the timeout bounds them too, and the isolate's CPU
+// time read before and after each call is this execution's. A Run that awaits holds no thread:
+// it is only a Context and a timer (or an input() the main thread has yet to answer) until its
+// next call. Whatever ends it (a limit, a memory bomb, a cancel, a fatal V8 error) ends its
 // isolate at most: no other execution is in it.
 import ivm from 'isolated-vm';
 import type { OutputRoom, OutputTuple, SandboxEntryPoints } from './bootstrap.js';
@@ -30,7 +31,7 @@ export interface OutputSink {
 export interface RunHooks {
   /**
    * Told once the Run has ended and its Context is released: `clean` when the program settled
-   * in a call that returned, with no limit hit and no sleep left pending, so the isolate may
+   * in a call that returned, with no limit hit and no sleep or input() left pending, so the isolate may
    * serve its owner's next execution.
    */
   finished(host: IsolateHost, clean: boolean): void;

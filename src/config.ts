@@ -46,6 +46,16 @@ export interface Config {
   /** Unfinished executions per user before the server answers 429. Default 64. */
   readonly maxPerUser: number;
   /**
+   * Input messages (POST .../input) that may wait for an execution's input() undelivered; one
+   * more is refused (413). Default 100.
+   */
+  readonly inputMaxQueued: number;
+  /**
+   * UTF-8 bytes of the input messages that may wait undelivered for one execution, and of any one
+   * message; past it a message is refused (413). Default 1 MiB.
+   */
+  readonly inputMaxBytes: number;
+  /**
    * Open log streams (GET /api/logs) per user before the server answers 429. Default 64: a
    * browser holds at most 6 connections to one host over HTTP/1.1, shared by all its tabs, and
    * the CLI one per followed execution, so a person never comes near it, while one account
@@ -191,6 +201,8 @@ export const DEFAULTS = Object.freeze({
   maxQueue: 1000,
   maxQueueWaitMs: 5000,
   maxPerUser: 64,
+  inputMaxQueued: 100,
+  inputMaxBytes: MIB,
   maxStreamsPerUser: 64,
   quarantineLimit: 8,
   quarantinePerUser: 2,
@@ -243,6 +255,8 @@ export const RANGES = Object.freeze({
   CHARIOT_MAX_QUEUE: [0, 1_000_000],
   CHARIOT_MAX_QUEUE_WAIT_MS: [100, DAY_MS],
   CHARIOT_MAX_PER_USER: [1, 100_000],
+  CHARIOT_INPUT_MAX_QUEUED: [1, 100_000],
+  CHARIOT_INPUT_MAX_BYTES: [1, 256 * MIB],
   CHARIOT_MAX_STREAMS_PER_USER: [1, 100_000],
   CHARIOT_QUARANTINE_LIMIT: [1, 1000],
   CHARIOT_QUARANTINE_PER_USER: [1, 1000],
@@ -462,6 +476,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueue: integer(env, 'CHARIOT_MAX_QUEUE', DEFAULTS.maxQueue),
     maxQueueWaitMs: integer(env, 'CHARIOT_MAX_QUEUE_WAIT_MS', DEFAULTS.maxQueueWaitMs),
     maxPerUser: integer(env, 'CHARIOT_MAX_PER_USER', DEFAULTS.maxPerUser),
+    inputMaxQueued: integer(env, 'CHARIOT_INPUT_MAX_QUEUED', DEFAULTS.inputMaxQueued),
+    inputMaxBytes: bytes(env, 'CHARIOT_INPUT_MAX_BYTES', DEFAULTS.inputMaxBytes),
     maxStreamsPerUser: integer(env, 'CHARIOT_MAX_STREAMS_PER_USER', DEFAULTS.maxStreamsPerUser),
     quarantineLimit: integer(env, 'CHARIOT_QUARANTINE_LIMIT', DEFAULTS.quarantineLimit),
     quarantinePerUser: integer(env, 'CHARIOT_QUARANTINE_PER_USER', DEFAULTS.quarantinePerUser),

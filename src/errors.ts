@@ -86,6 +86,41 @@ export class AlreadyFinishedError extends ChariotError {
   }
 }
 
+export class InputEndedError extends ChariotError {
+  override readonly code = 'INPUT_ENDED';
+  override readonly status = 409;
+  constructor() {
+    super('The input of this execution was ended');
+  }
+}
+
+/** What of the input limits a message is refused for (src/input-queue.ts). */
+export type InputLimit = 'message' | 'messages' | 'bytes';
+
+export class TooMuchInputError extends ChariotError {
+  override readonly code = 'INPUT_LIMIT';
+  override readonly status = 413;
+  constructor(limit: InputLimit, bytes: number, limits: { readonly maxQueued: number; readonly maxBytes: number }) {
+    super(limit === 'message'
+      ? `The input message is ${bytes} bytes, over CHARIOT_INPUT_MAX_BYTES (${limits.maxBytes} bytes)`
+      : limit === 'messages'
+        ? `Too much input waiting: ${limits.maxQueued} messages the script has not read yet (CHARIOT_INPUT_MAX_QUEUED)`
+        : `Too much input waiting: this message of ${bytes} bytes would take the input the script has not read yet over CHARIOT_INPUT_MAX_BYTES (${limits.maxBytes} bytes)`);
+  }
+}
+
+/**
+ * Redis mode: input for an execution this instance does not hold (another instance runs it, or
+ * it waits in the shared queue). Input goes only to the instance that runs the execution in this build.
+ */
+export class InputNotHereError extends ChariotError {
+  override readonly code = 'INPUT_NOT_HERE';
+  override readonly status = 501;
+  constructor() {
+    super('Input to an execution that another instance runs, or that waits in the shared queue, is not supported yet: this instance does not hold it');
+  }
+}
+
 export class TooManyExecutionsError extends ChariotError {
   override readonly code = 'TOO_MANY_EXECUTIONS';
   override readonly status = 429;

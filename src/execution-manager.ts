@@ -1,11 +1,12 @@
 // ExecutionManager: registers executions, checks who may see them, admits them to the pool,
-// applies what the workers report, and forgets finished ones after the retention time (one
-// periodic sweep, not a timer per execution).
+// applies what the workers report, hands their scripts the input sent to them, and forgets
+// finished ones after the retention time (one periodic sweep, not a timer per execution).
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { AlreadyFinishedError, ExecutionNotFoundError, queueWaitMessage, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
+import { AlreadyFinishedError, ExecutionNotFoundError, InputNotHereError, queueWaitMessage, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
 import { IdleCollector } from './idle-collector.js';
+import { InputQueue, type InputMessage } from './input-queue.js';
 import { LogBudget, type LogBudgetStats } from './log-budget.js';
 import { ThreadLostError, WorkerPool } from './pool.js';
 import { Scheduler } from './scheduler.js';
@@ -75,6 +76,8 @@ export class ExecutionManager {
    * queue, whose claim's answer had not come back when the request did. Kept for a while.
    */
   readonly #earlyCancels = new Map<string, NodeJS.Timeout>();
+  /** The input of unfinished executions here that were sent some or asked for it, dropped at their end. */
+  readonly #inputs = new Map<string, InputQueue>();
   /** Unfinished executions whose end is being recorded (ExecutionStore.end()). */
   readonly #ending = new Set<string>();
   readonly #sweep: NodeJS.Timeout;
@@ -366,6 +369,38 @@ export class ExecutionManager {
     }
   }
 
+  /**
+   * Hands one message (or the end) to the input of the owner's unfinished execution, queued or
+   * running here: at once to an input() of its script that waits, else kept in order for the next
+   * one. Resolves with how many messages then wait undelivered. ExecutionNotFoundError as for
+   * get(), AlreadyFinishedError once it finished, InputEndedError after the end,
+   * TooMuchInputError past CHARIOT_INPUT_MAX_QUEUED or CHARIOT_INPUT_MAX_BYTES, and in Redis mode
+   * InputNotHereError for one this instance does not hold.
+   */
+  async input(id: string, owner: string, message: InputMessage): Promise<{ execution: Execution; queuedInputs: number }> {
+    const local = this.#live.get(id);
+    if (local === undefined || local.owner !== owner) {
+      const execution = await this.get(id, owner);
+      if (execution.finished) throw new AlreadyFinishedError(execution.status);
+      throw new InputNotHereError();
+    }
+    // Its end is being recorded: the script reads nothing more.
+    if (!this.#unfinished(id)) throw new AlreadyFinishedError(await local.whenFinished());
+    const queue = this.#inputOf(id);
+    const answer = queue.offer(message);
+    if (answer !== undefined) this.#pool.input(id, answer);
+    return { execution: local, queuedInputs: queue.queued };
+  }
+
+  #inputOf(id: string): InputQueue {
+    let queue = this.#inputs.get(id);
+    if (queue === undefined) {
+      queue = new InputQueue({ maxQueued: this.#config.inputMaxQueued, maxBytes: this.#config.inputMaxBytes });
+      this.#inputs.set(id, queue);
+    }
+    return queue;
+  }
+
   async #cancelled(execution: Execution): Promise<Execution> {
     const status = await execution.whenFinished();
     if (status !== 'cancelled') throw new AlreadyFinishedError(status);
@@ -487,6 +522,11 @@ export class ExecutionManager {
       case 'ended':
         this.#finish(execution, message.outcome);
         break;
+      case 'input-wanted': {
+        const answer = this.#inputOf(execution.id).want();
+        if (answer !== undefined) this.#pool.input(execution.id, answer);
+        break;
+      }
     }
   }
 
@@ -511,6 +551,8 @@ export class ExecutionManager {
     this.#ending.delete(execution.id);
     this.#live.delete(execution.id);
     this.#cancelRequested.delete(execution.id);
+    // What its script did not read goes with it.
+    this.#inputs.delete(execution.id);
     this.#uncount(execution.owner);
     execution.finish(outcome, at);
     if (this.#live.size === 0 && this.#scheduler.queued === 0) for (const waiter of [...this.#idleWaiters]) waiter();

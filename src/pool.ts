@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { contextLockBuffer } from '../worker/context-lock.js';
+import type { InputMessage } from './input-queue.js';
 import type { ControlMessage, CrashKind, ExecTask, ExecutionMessage, TaskResult, WorkerConfig, WorkerMessage } from '../worker/protocol.js';
 
 export interface PoolOptions {
@@ -204,6 +205,12 @@ export class WorkerPool {
   cancel(execId: string): void {
     const message: ControlMessage = { kind: 'cancel', execId };
     this.#control.postMessage(message);
+  }
+
+  /** Hands a message (or the end) of an execution's input to the worker that holds it (docs/API.md "Input"). */
+  input(execId: string, message: InputMessage): void {
+    const control: ControlMessage = 'end' in message ? { kind: 'input', execId, end: true } : { kind: 'input', execId, data: message.data };
+    this.#control.postMessage(control);
   }
 
   /**

@@ -106,10 +106,10 @@ describe('conformance: standard built-ins behave in a script as in plain V8', ()
     const execute = async (program: string): Promise<ReferenceAnswer> => answerOf(await clients[0]!.json('POST', '/api/execute', { program }));
     const inNode = async (program: string): Promise<ReferenceAnswer> => (await runReference([program]))[0]!;
 
-    it("has none of Node's globals, no WebAssembly, no SharedArrayBuffer, no FinalizationRegistry, and logPrint, progress and sleep: the rest are V8's own", async () => {
+    it("has none of Node's globals, no WebAssembly, no SharedArrayBuffer, no FinalizationRegistry, and logPrint, progress, sleep and input: the rest are V8's own", async () => {
       const names = await execute('Object.getOwnPropertyNames(globalThis)');
       const removed = ['WebAssembly', 'SharedArrayBuffer', 'FinalizationRegistry'];
-      const expected = [...STANDARD_GLOBALS.filter((name) => !removed.includes(name)), 'logPrint', 'progress', 'sleep'];
+      const expected = [...STANDARD_GLOBALS.filter((name) => !removed.includes(name)), 'logPrint', 'progress', 'sleep', 'input'];
       expect((names.result as string[]).sort()).to.eql(expected.sort());
       // Plain Node's own realm has them (this test process's global object).
       expect(['process', 'Buffer', 'setTimeout', 'fetch', 'structuredClone'].filter((name) => !Object.hasOwn(globalThis, name))).to.eql([]);

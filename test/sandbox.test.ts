@@ -7,7 +7,7 @@ import { asArray, asObject } from './helpers/expectations.js';
 import { getResult, runToEnd, submit } from './helpers/executions.js';
 import { useServer } from './helpers/server.js';
 
-const DOCUMENTED_GLOBALS = ['logPrint', 'console', 'progress', 'sleep'];
+const DOCUMENTED_GLOBALS = ['logPrint', 'console', 'progress', 'sleep', 'input'];
 
 function execute(client: Client, program: string): Promise<HttpResult> {
   return client.json('POST', '/api/execute', { program });
@@ -61,13 +61,13 @@ describe('the sandbox', () => {
     expect(asObject(res.body).error).to.match(/^SyntaxError/);
   });
 
-  it('gives the documented globals as functions: logPrint, console.*, progress, sleep', async () => {
+  it('gives the documented globals as functions: logPrint, console.*, progress, sleep, input', async () => {
     expect(
       await valueOf(
         alice,
-        '[logPrint, console.log, console.info, console.warn, console.error, console.debug, progress, sleep].map((f) => typeof f)',
+        '[logPrint, console.log, console.info, console.warn, console.error, console.debug, progress, sleep, input].map((f) => typeof f)',
       ),
-    ).to.eql(Array.from({ length: 8 }, () => 'function'));
+    ).to.eql(Array.from({ length: 9 }, () => 'function'));
   });
 
   it('adds no globals but the documented ones to the ECMAScript built-ins', async () => {
@@ -77,7 +77,7 @@ describe('the sandbox', () => {
     const extra = names.filter((name) => !builtins.has(name)).sort();
     // V8 itself has a `console` (which the service replaces): only the others are additions.
     expect(extra).to.eql(DOCUMENTED_GLOBALS.filter((name) => !builtins.has(name)).sort());
-    expect(extra, 'the reference knows console, so the comparison is not vacuous').to.eql(['logPrint', 'progress', 'sleep']);
+    expect(extra, 'the reference knows console, so the comparison is not vacuous').to.eql(['input', 'logPrint', 'progress', 'sleep']);
     const symbols = await valueOf(alice, 'Object.getOwnPropertySymbols(globalThis).map(String)');
     expect(symbols).to.eql(runInNewContext('Object.getOwnPropertySymbols(globalThis).map(String)') as string[]);
   });

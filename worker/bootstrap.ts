@@ -1,5 +1,5 @@
 // The code that runs inside each fresh Context before the user's program: it installs the
-// script globals (logPrint, console.*, progress, sleep) and returns the entry points the
+// script globals (logPrint, console.*, progress, sleep, input) and returns the entry points the
 // worker calls. `install` is sent to the isolate as source text (`BOOTSTRAP_SOURCE`), so it
 // must not refer to anything outside itself (no helpers, no closures) but `guardWalks`
 // (walk-guards.ts), whose source text goes along.
@@ -24,6 +24,8 @@ export interface HostCallbacks {
   flush(batch: readonly OutputTuple[]): OutputRoom;
   /** The program wants to be woken as `wake(id)` after `ms` milliseconds. */
   sleep(id: number, ms: number): void;
+  /** The program wants the next input message, as `wake(id, data)` (data null after the end). */
+  input(id: number): void;
   /** The program finished: `ok` with a [type, json] pair, or not with a message. */
   settle(ok: boolean, typeOrMessage: string, json: string): void;
 }
@@ -60,13 +62,15 @@ export interface CompiledProgram {
 export interface SandboxEntryPoints {
   /** Runs the program once; its outcome goes to `settle`. */
   run(): void;
-  wake(id: number): void;
+  /** Resolves the sleep() or input() call `id` (with `data`, for input()). */
+  wake(id: number, data?: string | null): void;
   drain(): OutputTuple[];
 }
 
 export function install(
   flushHost: HostCallbacks['flush'],
   sleepHost: HostCallbacks['sleep'],
+  inputHost: HostCallbacks['input'],
   settleHost: HostCallbacks['settle'],
   options: InstallOptions,
   compiled: CompiledProgram,
@@ -233,8 +237,9 @@ export function install(
     settleHost(encoded[0], encoded[1], encoded[2]);
   };
 
-  const pending = new Map<number, () => void>();
-  let nextSleep = 0;
+  // The sleep() and input() calls not resolved yet, by one series of ids.
+  const pending = new Map<number, (data: string | null | undefined) => void>();
+  let nextWait = 0;
 
   const globals: Record<string, unknown> = {
     logPrint: logger(1),
@@ -247,10 +252,19 @@ export function install(
     sleep(ms: unknown): Promise<void> {
       const delay = NumberOf(ms);
       return new PromiseClass<void>((resolve) => {
-        const id = ++nextSleep;
-        mapSet.call(pending, id, resolve);
+        const id = ++nextWait;
+        mapSet.call(pending, id, () => resolve());
         flush();
         sleepHost(id, delay >= 0 ? delay : 0);
+      });
+    },
+    // Takes no arguments: whatever is passed is not looked at.
+    input(): Promise<string | null> {
+      return new PromiseClass<string | null>((resolve) => {
+        const id = ++nextWait;
+        mapSet.call(pending, id, (data: string | null | undefined) => resolve(typeof data === 'string' ? data : null));
+        flush();
+        inputHost(id);
       });
     },
   };
@@ -345,10 +359,10 @@ export function install(
         settle(false, error);
       }
     },
-    wake(id: number): void {
-      const resolve = mapGet.call(pending, id) as (() => void) | undefined;
+    wake(id: number, data?: string | null): void {
+      const resolve = mapGet.call(pending, id) as ((data: string | null | undefined) => void) | undefined;
       mapDelete.call(pending, id);
-      if (resolve) resolve();
+      if (resolve) resolve(data);
     },
     drain(): OutputTuple[] {
       return take();

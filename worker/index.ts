@@ -5,6 +5,8 @@
 //   parentPort ◄── 'started' · 'logs' · 'progress' ◄──┘ OutputRelay (caps log volume)
 //   parentPort ◄── 'ended' (outcome)                   after the last output of the execution
 //   BroadcastChannel ──► 'cancel' ──► Sandbox.cancel
+//   parentPort ◄── 'input-wanted' ◄── input() in the isolate, one per call the Run has nothing for
+//   BroadcastChannel ──► 'input' (a message, or the end) ──► Sandbox.input ──► the oldest input() waiting
 //   BroadcastChannel ──► 'ping' ──► parentPort 'pong'   the pool's heartbeat
 //   BroadcastChannel ──► 'shutdown' ──► Sandbox.close, collect handles ──► parentPort 'closed'
 //   Sandbox quarantined an isolate ──► parentPort 'quarantined' (this thread must never stop)
@@ -38,6 +40,7 @@ const control = new BroadcastChannel(config.controlChannel);
 control.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
   if (message.kind === 'cancel') sandbox.cancel(message.execId);
+  if (message.kind === 'input') sandbox.input(message.execId, 'data' in message ? message.data : null);
   if (message.kind === 'ping') post({ kind: 'pong', threadId, seq: message.seq });
   if (message.kind === 'crash' && sandbox.holds(message.execId)) {
     void sandbox.abandon().then(() => {
@@ -91,7 +94,7 @@ function post(message: WorkerMessage): void {
 export default async function runExecution(task: ExecTask): Promise<TaskResult> {
   post({ kind: 'started', execId: task.execId });
   const relay = new OutputRelay(task.execId, task.limits, post);
-  const { outcome, setAside } = await sandbox.execute(task, relay);
+  const { outcome, setAside } = await sandbox.execute(task, relay, () => post({ kind: 'input-wanted', execId: task.execId }));
   relay.finish();
   post({ kind: 'ended', execId: task.execId, outcome });
   // The slot stays taken until the isolate's fate is known, so that its owner is charged for

@@ -3,7 +3,7 @@
 //
 //   main ──Piscina task (ExecTask)──────────────► worker
 //   main ◄──parentPort (WorkerMessage)─────────── worker   one port per worker, tagged by execId
-//   main ──BroadcastChannel (ControlMessage)────► workers  cancel requests
+//   main ──BroadcastChannel (ControlMessage)────► workers  cancel requests, input() answers
 //   main ◄─BroadcastChannel (ProbeMessage)──────► workers  test seam only (src/test-probe.ts)
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -57,7 +57,9 @@ export type ExecutionMessage =
   | { readonly kind: 'started'; readonly execId: string }
   | { readonly kind: 'logs'; readonly execId: string; readonly records: readonly LogRecord[] }
   | { readonly kind: 'progress'; readonly execId: string; readonly progress: ProgressRecord }
-  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome };
+  | { readonly kind: 'ended'; readonly execId: string; readonly outcome: Outcome }
+  /** The script called input() and this worker has nothing for it: one per call, answered by one 'input'. */
+  | { readonly kind: 'input-wanted'; readonly execId: string };
 
 export type WorkerMessage =
   | ExecutionMessage
@@ -87,6 +89,12 @@ export interface TaskResult {
 
 export type ControlMessage =
   | { readonly kind: 'cancel'; readonly execId: string }
+  /**
+   * The answer to one 'input-wanted' (or a message for a script already waiting): the next
+   * message of the execution's input, or its end, after which every input() there resolves null.
+   */
+  | { readonly kind: 'input'; readonly execId: string; readonly data: string }
+  | { readonly kind: 'input'; readonly execId: string; readonly end: true }
   /** The pool's heartbeat: answer 'pong' with the same `seq` (src/pool.ts, CHARIOT_THREAD_STALL_MS). */
   | { readonly kind: 'ping'; readonly seq: number }
   /** The pool is about to stop: dispose every isolate, then answer 'closed'. */

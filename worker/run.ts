@@ -4,9 +4,10 @@
 // Every entry into the isolate is a call made through the isolate's queue, one at a time, with
 // a timeout of min(CPU left, wall-clock left): the compile of the program (untimed: V8 cannot
 // stop a parse), its rewrite when a long one needs it (program.ts), the initial `run(program)`
-// and each `wake(id)` when a `sleep()` timer fires. Microtasks run inside the call that queued them, so the timeout
-// bounds them too, and the isolate's CPU time read before and after each call is this
-// execution's. A Run that awaits holds no thread: it is only a Context and a timer until its
+// and each `wake(id)` when a `sleep()` timer fires or an `input()` gets its message. Microtasks
+// run inside the call that queued them, so the timeout bounds them too, and the isolate's CPU
+// time read before and after each call is this execution's. A Run that awaits holds no thread:
+// it is only a Context and a timer (or an input() the main thread has yet to answer) until its
 // next call. Whatever ends it (a limit, a memory bomb, a cancel, a fatal V8 error) ends its
 // isolate at most: no other execution is in it.
 import ivm from 'isolated-vm';
@@ -30,7 +31,7 @@ export interface OutputSink {
 export interface RunHooks {
   /**
    * Told once the Run has ended and its Context is released: `clean` when the program settled
-   * in a call that returned, with no limit hit and no sleep left pending, so the isolate may
+   * in a call that returned, with no limit hit and no sleep or input() left pending, so the isolate may
    * serve its owner's next execution.
    */
   finished(host: IsolateHost, clean: boolean): void;
@@ -42,6 +43,8 @@ export interface RunHooks {
 
 /** Sleeps one Run may have pending at once; more ends it (a guard for the host's timers). */
 const MAX_PENDING_SLEEPS = 10_000;
+/** input() calls one Run may have pending at once; more ends it (each is a request to the main thread). */
+const MAX_PENDING_INPUTS = 10_000;
 /** How long past its timeout a call into an isolate may go before the isolate is set aside. */
 const STUCK_CALL_GRACE_MS = 10_000;
 /**
@@ -87,6 +90,12 @@ export class Run {
   readonly #hooks: RunHooks;
   readonly #deadline: number;
   readonly #sleepTimers = new Set<NodeJS.Timeout>();
+  /** Asks the main thread for the next input message, once per input() call the Run has nothing for. */
+  readonly #wantInput: () => void;
+  /** The input() calls asked for and not answered yet, oldest first: each answer goes to the first. */
+  #inputWaiters: number[] = [];
+  /** The input was ended: every input() from now on resolves null here, without asking. */
+  #inputEnded = false;
   #resolve!: (outcome: Outcome) => void;
   #resolveSetAside!: (setAside: boolean) => void;
   #ended = false;
@@ -102,8 +111,9 @@ export class Run {
   #script: ivm.Script | undefined;
   #entry: { run: ivm.Reference; wake: ivm.Reference; drain: ivm.Reference } | undefined;
 
-  constructor(task: ExecTask, host: IsolateHost, sink: OutputSink, hooks: RunHooks) {
+  constructor(task: ExecTask, host: IsolateHost, sink: OutputSink, hooks: RunHooks, wantInput: () => void) {
     this.task = task;
+    this.#wantInput = wantInput;
     this.#host = host;
     this.#sink = sink;
     this.#hooks = hooks;
@@ -217,6 +227,7 @@ export class Run {
     clearTimeout(this.#wallTimer);
     for (const timer of this.#sleepTimers) clearTimeout(timer);
     this.#sleepTimers.clear();
+    this.#inputWaiters = [];
     // A call that never returns holds the queue: then the isolate is set aside (see claim above).
     const handBack = (releasedClean: boolean): void => {
       this.#hooks.finished(this.#host, releasedClean);
@@ -224,6 +235,23 @@ export class Run {
     };
     void this.#host.enqueue(() => this.#release()).then(() => handBack(clean), () => handBack(false));
     this.#resolve(outcome);
+  }
+
+  /**
+   * The main thread's answer to the oldest input() asked for: its message, or null for the end
+   * of the input, which resolves every input() waiting (and every later one) with null.
+   */
+  input(data: string | null): void {
+    if (this.#ended) return;
+    if (data === null) {
+      this.#inputEnded = true;
+      const waiters = this.#inputWaiters;
+      this.#inputWaiters = [];
+      for (const id of waiters) this.#wake(id, null);
+      return;
+    }
+    const id = this.#inputWaiters.shift();
+    if (id !== undefined) this.#wake(id, data);
   }
 
   cancel(): void {
@@ -243,6 +271,7 @@ export class Run {
     const api = install.applySync(undefined, [
       new ivm.Callback((batch: OutputTuple[]) => this.#output(batch)),
       new ivm.Callback((id: number, ms: number) => this.#sleep(id, ms)),
+      new ivm.Callback((id: number) => this.#input(id)),
       new ivm.Callback((ok: boolean, typeOrMessage: string, json: string) => this.#settle(ok, typeOrMessage, json)),
       new ivm.ExternalCopy({
         messageLimit: limits.logMessageLimit,
@@ -316,7 +345,7 @@ export class Run {
       // decides its status.
       if (!this.#settled && this.#entry !== undefined) this.#drain();
       if (rejection !== undefined) this.#output([[Date.now(), ERROR_KIND, `Uncaught (in promise) ${describeRejection(rejection.reason)}`, -1]]);
-      if (this.#settled) this.end(this.#settled, this.#sleepTimers.size === 0);
+      if (this.#settled) this.end(this.#settled, this.#sleepTimers.size === 0 && this.#inputWaiters.length === 0);
     });
   }
 
@@ -397,11 +426,29 @@ export class Run {
     const delay = Math.min(ms, Math.max(0, this.#deadline - Date.now()) + 1);
     const timer = setTimeout(() => {
       this.#sleepTimers.delete(timer);
-      void this.#call(async (timeout) => {
-        await this.#entry!.wake.apply(undefined, [id], { timeout });
-      });
+      this.#wake(id);
     }, delay);
     this.#sleepTimers.add(timer);
+  }
+
+  /** One input() call of the program: asked of the main thread, or null at once after the end. */
+  #input(id: number): void {
+    if (this.#ended) return;
+    // Answered in a call of its own, after the one the program is in: a promise resolves later.
+    if (this.#inputEnded) return this.#wake(id, null);
+    if (this.#inputWaiters.length >= MAX_PENDING_INPUTS) {
+      this.end(errorOutcome('script', `Too many pending input() calls: at most ${MAX_PENDING_INPUTS} at once`));
+      return;
+    }
+    this.#inputWaiters.push(id);
+    this.#wantInput();
+  }
+
+  /** Resolves a sleep() or input() of the program, in a call into the isolate of its own. */
+  #wake(id: number, data?: string | null): void {
+    void this.#call(async (timeout) => {
+      await this.#entry!.wake.apply(undefined, data === undefined ? [id] : [id, data], { timeout });
+    });
   }
 
   #settle(ok: boolean, typeOrMessage: string, json: string): void {

@@ -38,13 +38,14 @@ export class Sandbox {
   }
 
   /**
-   * Runs one execution to its outcome, then tells (`setAside`, which settles later: once every
+   * Runs one execution to its outcome (`wantInput` asks the main thread for its next input
+   * message), then tells (`setAside`, which settles later: once every
    * call into its isolate returned, or the isolate was set aside) whether its isolate was set
    * aside. Never throws.
    */
-  async execute(task: ExecTask, sink: OutputSink): Promise<{ readonly outcome: Outcome; readonly setAside: Promise<boolean> }> {
+  async execute(task: ExecTask, sink: OutputSink, wantInput: () => void): Promise<{ readonly outcome: Outcome; readonly setAside: Promise<boolean> }> {
     const host = this.#isolates.take(task.owner, task.limits.memoryMb);
-    const run = new Run(task, host, sink, this.#hooks);
+    const run = new Run(task, host, sink, this.#hooks, wantInput);
     this.#runs.set(task.execId, run);
     try {
       const outcome = await run.start(task.program);
@@ -72,6 +73,11 @@ export class Sandbox {
   /** Cancels a running execution of this worker; unknown ids are ignored. */
   cancel(execId: string): void {
     this.#runs.get(execId)?.cancel();
+  }
+
+  /** The main thread's answer to an input() of a running execution (Run.input); unknown ids are ignored. */
+  input(execId: string, data: string | null): void {
+    this.#runs.get(execId)?.input(data);
   }
 
   /** Disposes every isolate, without ending any execution, and waits for their calls to settle. */

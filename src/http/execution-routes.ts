@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { BadRequestError, ExecutionNotFoundError, MissingProgramError } from '../errors.js';
 import { STATUSES, type Execution, type ExecutionStatus } from '../execution.js';
 import type { ExecutionManager } from '../execution-manager.js';
+import type { InputMessage } from '../input-queue.js';
 import { LOG_LEVELS, type LogLevel } from '../log-buffer.js';
 import { logPage } from '../log-page.js';
 import { streamExecution } from '../sse.js';
@@ -33,6 +34,22 @@ function program(body: unknown): string {
   const value = (body as { program?: unknown } | undefined)?.program;
   if (typeof value !== 'string' || value.trim() === '') throw new MissingProgramError();
   return value;
+}
+
+const INPUT_SHAPE = 'Input must be {"data": "<string>"} or {"end": true}';
+
+/** The body of POST .../input: one message, or the end. */
+function inputMessage(body: unknown): InputMessage {
+  const fields = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as { data?: unknown; end?: unknown };
+  const { data, end } = fields;
+  if (data === undefined && end === undefined) throw new BadRequestError(INPUT_SHAPE);
+  if (data !== undefined && end !== undefined) throw new BadRequestError(`${INPUT_SHAPE}, not both`);
+  if (end !== undefined) {
+    if (end !== true) throw new BadRequestError(`${INPUT_SHAPE}: end must be true`);
+    return { end: true };
+  }
+  if (typeof data !== 'string') throw new BadRequestError(`${INPUT_SHAPE}: data must be a string`);
+  return { data };
 }
 
 /** A well-formed id; anything else cannot exist, so it is a 404 like an unknown one. */
@@ -212,6 +229,14 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
       ...timing(execution),
       program_preview: execution.preview,
     }));
+  });
+
+  router.post('/api/execution/:execId/input', async (ctx) => {
+    const id = execId(ctx);
+    const message = inputMessage(ctx.request.body);
+    const { execution, queuedInputs } = await manager.input(id, currentUser(ctx), message);
+    ctx.status = 202;
+    ctx.body = { execution_id: execution.id, queued_inputs: queuedInputs };
   });
 
   router.post('/api/execution/:execId/cancel', async (ctx) => {

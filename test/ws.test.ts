@@ -184,6 +184,29 @@ describe('WebSocket /api/ws', function () {
       });
     });
 
+    it('input reaches the script\'s input() in order; the end makes it null; input after the end or the finish is refused', async () => {
+      const alice = await server.login('alice');
+      const socket = await connect(alice);
+      const id = await socket.run('logPrint("ready"); const got = []; for (let line; (line = await input()) !== null;) got.push(line); got.join("+")');
+      socket.send({ type: 'subscribe', execution_id: id });
+      await socket.waitFor((message) => message.type === 'entry');
+      for (const data of ['one', 'two', 'three']) socket.send({ type: 'input', execution_id: id, data });
+      socket.send({ type: 'input', execution_id: id, end: true });
+      socket.send({ type: 'input', execution_id: id, data: 'late', ref: 'after-end' });
+      const refused = await socket.waitFor((message) => message.type === 'error');
+      const messages = (await socket.untilDone(id)).map(shape);
+      expect(messages.filter((message) => message.type !== 'error')).to.eql([
+        { type: 'started', ref: messages[0]!.ref!, execution_id: id },
+        entry(id, 1, 'INFO', 'ready'),
+        { type: 'done', execution_id: id, status: 'completed', result: { value: 'one+two+three', type: 'string' } },
+      ]);
+      expect(refused).to.eql({ type: 'error', ref: 'after-end', execution_id: id, code: 'INPUT_ENDED', error: 'The input of this execution was ended' });
+      socket.send({ type: 'input', execution_id: id, data: 'too late', ref: 'finished' });
+      expect(await socket.waitFor((message) => message.ref === 'finished')).to.eql({
+        type: 'error', ref: 'finished', execution_id: id, code: 'ALREADY_FINISHED', error: 'Execution already finished with status completed',
+      });
+    });
+
     it('another user\'s execution is unknown to subscribe and cancel, as over HTTP', async () => {
       const alice = await server.login('alice');
       const bob = await server.login('bob');

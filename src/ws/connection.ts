@@ -259,7 +259,9 @@ export class WsConnection implements Outlet, Waker {
         await manager.cancel(message.executionId, user);
         return;
       case 'input':
-        throw new RefusedMessage('NOT_IMPLEMENTED', 'input is not available yet', { ref: message.ref, executionId: message.executionId });
+        // As POST .../input, without its answer: the script reading it is the answer.
+        await manager.input(message.executionId, user, message.input);
+        return;
     }
   }
 

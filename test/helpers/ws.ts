@@ -127,3 +127,108 @@ export async function refusedUpgrade(baseUrl: string, headers: Readonly<Record<s
   });
   return Promise.race([upgraded, answered]);
 }
+
+/** One frame as it came off the wire. */
+export interface Frame {
+  readonly opcode: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * A WebSocket client written on a bare TCP socket, for what `ws` would hide: it can stop
+ * reading (pause()) so that the kernel's buffers fill and the server sees a stalled peer, and
+ * it parses the frames it gets byte by byte (resume()). It never answers pings.
+ */
+export class RawWsClient {
+  readonly #socket: import('node:net').Socket;
+  #pending: Buffer = Buffer.alloc(0);
+  readonly frames: Frame[] = [];
+  readonly ended: Promise<void>;
+
+  private constructor(socket: import('node:net').Socket, rest: Buffer) {
+    this.#socket = socket;
+    this.ended = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.#take(chunk));
+    if (rest.length > 0) this.#take(rest);
+  }
+
+  /** Connects and upgrades with `cookie`; the server's answer must be 101. */
+  static async open(baseUrl: string, cookie: string): Promise<RawWsClient> {
+    const { createConnection } = await import('node:net');
+    const { hostname, port } = new URL(baseUrl);
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    await once(socket, 'connect');
+    socket.write(`GET /api/ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
+      + `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: ${cookie}\r\n\r\n`);
+    let head = Buffer.alloc(0);
+    for (;;) {
+      const [chunk] = (await once(socket, 'data')) as [Buffer];
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) continue;
+      const status = head.subarray(0, head.indexOf('\r\n')).toString();
+      if (!status.startsWith('HTTP/1.1 101 ')) throw new Error(`upgrade answered ${status}`);
+      socket.removeAllListeners('data');
+      return new RawWsClient(socket, head.subarray(end + 4));
+    }
+  }
+
+  /** Sends one masked text frame, as a client must. */
+  send(message: Json): void {
+    const payload = Buffer.from(JSON.stringify(message));
+    const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+    const length = payload.length < 126 ? Buffer.from([0x80 | payload.length]) : payload.length < 65_536
+      ? Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff])
+      : (() => {
+          const big = Buffer.alloc(9);
+          big[0] = 0x80 | 127;
+          big.writeBigUInt64BE(BigInt(payload.length), 1);
+          return big;
+        })();
+    const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
+    this.#socket.write(Buffer.concat([Buffer.from([0x81]), length, mask, masked]));
+  }
+
+  /** Stops reading: what the server sends piles up in the kernel, then in the server. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  /** The text messages received so far, parsed. */
+  get messages(): Message[] {
+    return this.frames.filter((frame) => frame.opcode === 1).map((frame) => JSON.parse(frame.payload.toString()) as Message);
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #take(chunk: Buffer): void {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    for (;;) {
+      const buffer = this.#pending;
+      if (buffer.length < 2) return;
+      const opcode = buffer[0]! & 0x0f;
+      if ((buffer[1]! & 0x80) !== 0) throw new Error('the server sent a masked frame');
+      let length = buffer[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (buffer.length < offset + length) return;
+      if ((buffer[0]! & 0x80) === 0) throw new Error('the server sent a fragmented message');
+      this.frames.push({ opcode, payload: Buffer.from(buffer.subarray(offset, offset + length)) });
+      this.#pending = buffer.subarray(offset + length);
+    }
+  }
+}

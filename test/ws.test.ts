@@ -8,7 +8,7 @@ import { socketStats } from '../src/ws/connection.js';
 import type { Client } from './helpers/client.js';
 import { streamToEnd } from './helpers/executions.js';
 import { expectIsoTimestamp } from './helpers/expectations.js';
-import { healthWhen, useServer } from './helpers/server.js';
+import { healthWhen, loginAs, startTestServer, useServer } from './helpers/server.js';
 import { refusedUpgrade, WsClient, type Message } from './helpers/ws.js';
 
 /** An entry message without its timestamp (checked apart): the part a test can predict. */
@@ -279,6 +279,35 @@ describe('WebSocket /api/ws', function () {
       const after = await healthWhen(server, (body) => body.websockets === 0 && body.streams === 0);
       expect([(after.body as Message).websockets, (after.body as Message).streams]).to.eql([0, 0]);
       expect(socketStats()).to.eql([]);
+    });
+  });
+
+  describe('when the server stops', () => {
+    it('a drain closes every socket with 1012 (reconnect elsewhere), and close() with 1001 after the executions\' done', async () => {
+      const draining = await startTestServer();
+      const stopping = await startTestServer();
+      try {
+        const sockets: Record<string, WsClient> = {};
+        const ids: Record<string, string> = {};
+        for (const [name, running] of Object.entries({ draining, stopping })) {
+          const alice = await loginAs(running.url, 'alice');
+          sockets[name] = await WsClient.open(running.url, alice.cookieHeader);
+          ids[name] = await sockets[name]!.run('logPrint("on"); await sleep(30000); 1');
+          sockets[name]!.send({ type: 'subscribe', execution_id: ids[name]! });
+          await sockets[name]!.waitFor((message) => message.type === 'entry');
+        }
+        void draining.drain(100);
+        expect(await sockets.draining!.closed).to.eql({ code: 1012, reason: 'This instance is restarting: reconnect and subscribe again with "after"' });
+        await stopping.close();
+        expect(await sockets.stopping!.closed).to.eql({ code: 1001, reason: 'The server is shutting down' });
+        const id = ids.stopping!;
+        expect(sockets.stopping!.messages.slice(1).map(shape)).to.eql([
+          entry(id, 1, 'INFO', 'on'),
+          { type: 'done', execution_id: id, status: 'cancelled', error: 'Execution cancelled' },
+        ]);
+      } finally {
+        await Promise.all([draining.close(), stopping.close()]);
+      }
     });
   });
 });

@@ -282,6 +282,35 @@ describe('WebSocket /api/ws', function () {
     });
   });
 
+  describe('stream slots', () => {
+    const limited = useServer({ CHARIOT_MAX_STREAMS_PER_USER: '2' });
+
+    it('each subscription holds one of the user\'s stream slots (TOO_MANY_STREAMS past them); a second subscribe to one execution is ALREADY_SUBSCRIBED', async () => {
+      const alice = await limited.login('alice');
+      const socket = await WsClient.open(limited.url, alice.cookieHeader);
+      open.push(socket);
+      const ids = [await socket.run('await sleep(500); 1'), await socket.run('await sleep(500); 2'), await socket.run('await sleep(500); 3')];
+      socket.send({ type: 'subscribe', execution_id: ids[0]!, ref: 's0' });
+      socket.send({ type: 'subscribe', execution_id: ids[0]!, ref: 'again' });
+      await socket.waitFor((message) => message.ref === 'again');
+      socket.send({ type: 'subscribe', execution_id: ids[1]!, ref: 's1' });
+      const sse = await alice.sse(`/api/logs/${ids[2]!}`);
+      expect(sse.status, 'the SSE stream takes the second slot... ').to.equal(429);
+      sse.close();
+      socket.send({ type: 'unsubscribe', execution_id: ids[1]! });
+      const third = await alice.sse(`/api/logs/${ids[2]!}`);
+      expect(third.status, '...and gets one once the socket gave its slot back').to.equal(200);
+      // The socket's s0 and the SSE stream hold both slots now.
+      socket.send({ type: 'subscribe', execution_id: ids[2]!, ref: 's2' });
+      await socket.waitFor((message) => message.ref === 's2');
+      third.close();
+      expect(socket.messages.filter((message) => message.type === 'error')).to.eql([
+        { type: 'error', ref: 'again', execution_id: ids[0]!, code: 'ALREADY_SUBSCRIBED', error: 'This socket is subscribed to this execution already' },
+        { type: 'error', ref: 's2', execution_id: ids[2]!, code: 'TOO_MANY_STREAMS', error: 'Too many open log streams: at most 2 per user' },
+      ]);
+    });
+  });
+
   describe('when the server stops', () => {
     it('a drain closes every socket with 1012 (reconnect elsewhere), and close() with 1001 after the executions\' done', async () => {
       const draining = await startTestServer();

@@ -1,7 +1,10 @@
 // The web UI in a real browser (Debian's Chromium through playwright-core) against the real
-// server: log in and out, run with live logs, progress, result and error, cancel, history,
-// level filter, auto-scroll, a gap notice, 100,000 lines, a dropped connection that resumes
-// without duplicates, keyboard use, accessible names and a phone's width.
+// server: log in and out, run with live logs, progress, result and error, input typed to the
+// script, cancel, history, level filter, auto-scroll, a gap notice, 100,000 lines, a dropped
+// connection that resumes without duplicates, keyboard use, accessible names and a phone's
+// width. All of it twice: over the page's WebSocket (the UI's way when it can), and over SSE
+// and HTTP in a browser without WebSocket; and once behind a proxy that does not pass
+// WebSocket upgrades, where the UI falls back to SSE by itself.
 import { expect } from 'chai';
 import { mkdirSync } from 'node:fs';
 import type { Page, Response } from 'playwright-core';
@@ -10,7 +13,19 @@ import { asArray, asObject } from './helpers/expectations.js';
 import { expectWholeLog, pageOf } from './helpers/executions.js';
 import { launchBrowser, takePageErrors, type TestBrowser } from './helpers/browser.js';
 import { headerOf, TcpRelay } from './helpers/relay.js';
+import { startNginx } from './helpers/nginx.js';
 import { PASSWORDS, useServer, type User } from './helpers/server.js';
+
+type Transport = 'websocket' | 'sse';
+const TRANSPORTS: readonly Transport[] = ['websocket', 'sse'];
+const SHOWN: Readonly<Record<Transport, string>> = { websocket: 'live via WebSocket', sse: 'live via SSE' };
+
+/** A page of `browser`; for 'sse', one in a browser without WebSocket (as the UI must work there too). */
+async function newUiPage(browser: TestBrowser, transport: Transport, viewport?: { width: number; height: number }): Promise<Page> {
+  const page = await browser.newPage(viewport);
+  if (transport === 'sse') await page.addInitScript('delete window.WebSocket');
+  return page;
+}
 
 const OUTPUT_DIR = new URL('../../test-output/ui/', import.meta.url);
 
@@ -45,9 +60,9 @@ async function logLines(page: Page): Promise<string[]> {
   }));
 }
 
-describe('web UI (Chromium)', function () {
+for (const transport of TRANSPORTS) describe(`web UI (Chromium, ${transport === 'websocket' ? 'WebSocket' : 'SSE'})`, function () {
   this.timeout(60_000);
-  const server = useServer({ CHARIOT_LOG_BUFFER: '100000', CHARIOT_SSE_PING_MS: '1000' });
+  const server = useServer({ CHARIOT_LOG_BUFFER: '100000', CHARIOT_SSE_PING_MS: '1000', CHARIOT_INPUT_MAX_BYTES: '64' });
   let browser: TestBrowser;
   let page: Page;
   let alice: Client;
@@ -60,7 +75,7 @@ describe('web UI (Chromium)', function () {
     await browser?.close();
   });
   beforeEach(async () => {
-    page = await browser.newPage();
+    page = await newUiPage(browser, transport);
     await logIn(page, server.url, 'alice');
   });
   afterEach(async () => {
@@ -244,10 +259,10 @@ describe('web UI (Chromium)', function () {
     expect(lines.at(-1)).to.equal('INFO n100000');
   });
 
-  it('resumes by itself after the connection drops mid-run, with every line once (Last-Event-ID)', async () => {
+  it(`resumes by itself after the connection drops mid-run, with every line once (${transport === 'sse' ? 'Last-Event-ID' : 'subscribe after'})`, async () => {
     const relay = await TcpRelay.start(server.url);
     try {
-      const viaProxy = await browser.newPage();
+      const viaProxy = await newUiPage(browser, transport);
       await logIn(viaProxy, relay.url, 'alice');
       // 10 × 400 ms: the browser's reconnect (retry: 2000 ms) comes while the script still runs.
       const id = await runScript(viaProxy, 'for (let i = 1; i <= 10; i++) { logPrint("tick " + i); await sleep(400); } "end"');
@@ -255,11 +270,17 @@ describe('web UI (Chromium)', function () {
       const before = relay.requests.length;
       relay.cut();
       await waitForStatus(viaProxy, 'completed');
-      // The browser came back on a new connection, asking for what follows the last line it had.
-      const resumed = relay.requests.slice(before).filter((head) => head.startsWith(`GET /api/logs/${id} `));
-      expect(resumed, 'the reconnect of the stream').to.have.length(1);
-      // At least the 2 lines on screen before the cut; a line may have been in flight.
-      expect(headerOf(resumed[0]!, 'last-event-id')).to.be.oneOf(['2', '3', '4', '5', '6', '7', '8', '9']);
+      if (transport === 'sse') {
+        // The browser came back on a new connection, asking for what follows the last line it had.
+        const resumed = relay.requests.slice(before).filter((head) => head.startsWith(`GET /api/logs/${id} `));
+        expect(resumed, 'the reconnect of the stream').to.have.length(1);
+        // At least the 2 lines on screen before the cut; a line may have been in flight.
+        expect(headerOf(resumed[0]!, 'last-event-id')).to.be.oneOf(['2', '3', '4', '5', '6', '7', '8', '9']);
+      } else {
+        // A new socket (its subscribe says `after`, inside a frame), and no event stream.
+        const again = relay.requests.slice(before).filter((head) => head.startsWith('GET /api/ws ') || head.startsWith('GET /api/logs/'));
+        expect(again.map((head) => head.split(' ').slice(0, 2).join(' ')), 'the reconnect').to.eql(['GET /api/ws']);
+      }
       const ticks = Array.from({ length: 10 }, (_, i) => i + 1);
       expect(await logLines(viaProxy)).to.eql(ticks.map((i) => `INFO tick ${i}`));
       expect(await viaProxy.locator('#log li').evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.seq)))
@@ -270,10 +291,10 @@ describe('web UI (Chromium)', function () {
     }
   });
 
-  it('brings the login back when the stream cannot resume because the session ended (EventSource answered 401)', async () => {
+  it(`brings the login back when the stream cannot resume because the session ended (${transport === 'sse' ? 'EventSource' : 'the socket\'s upgrade'} answered 401)`, async () => {
     const relay = await TcpRelay.start(server.url);
     try {
-      const viaProxy = await browser.newPage();
+      const viaProxy = await newUiPage(browser, transport);
       await logIn(viaProxy, relay.url, 'bob');
       await runScript(viaProxy, 'logPrint("waiting"); await sleep(20000); 1');
       await viaProxy.locator('#log li', { hasText: 'waiting' }).waitFor();
@@ -288,10 +309,48 @@ describe('web UI (Chromium)', function () {
     }
   });
 
+  it(`says the log comes ${SHOWN[transport].replace('live ', '')}`, async () => {
+    await runScript(page, 'logPrint("hello"); 1');
+    await waitForStatus(page, 'completed');
+    expect(await page.locator('#transport').textContent()).to.equal(SHOWN[transport]);
+  });
+
+  it('sends each line typed in Input with Enter to the script\'s input(), in order, and End input makes it null', async () => {
+    await runScript(page, 'logPrint("ready"); let n = 0; for (let line; (line = await input()) !== null; n++) logPrint("got " + line); n');
+    await page.locator('#log li', { hasText: 'ready' }).waitFor();
+    const line = page.getByRole('textbox', { name: 'Input' });
+    for (const text of ['first', 'second line', 'third']) {
+      await line.fill(text);
+      await line.press('Enter');
+    }
+    await page.locator('#log li', { hasText: 'got third' }).waitFor();
+    expect(await line.inputValue(), 'the box is emptied after each line').to.equal('');
+    await page.getByRole('button', { name: 'End input' }).click();
+    await waitForStatus(page, 'completed');
+    expect(await logLines(page)).to.eql(['INFO ready', 'INFO got first', 'INFO got second line', 'INFO got third']);
+    expect(await page.locator('#result-value').textContent()).to.equal('3');
+    expect([await line.isDisabled(), await page.getByRole('button', { name: 'Send' }).isDisabled()], 'no input once it finished').to.eql([true, true]);
+  });
+
+  it('shows why a line was refused (over CHARIOT_INPUT_MAX_BYTES), and the script reads the next one', async () => {
+    await runScript(page, 'logPrint("ready"); const line = await input(); logPrint("got " + line); line.length');
+    await page.locator('#log li', { hasText: 'ready' }).waitFor();
+    const line = page.getByRole('textbox', { name: 'Input' });
+    await line.fill('x'.repeat(100));
+    await line.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'The input message is 100 bytes, over CHARIOT_INPUT_MAX_BYTES (64 bytes)' }).waitFor();
+    await line.fill('short');
+    await line.press('Enter');
+    await waitForStatus(page, 'completed');
+    expect(await logLines(page)).to.eql(['INFO ready', 'INFO got short']);
+    expect(await page.locator('#result-value').textContent()).to.equal('5');
+  });
+
   it('is usable from the keyboard: every control has a name, Ctrl+Enter in the editor runs the script', async () => {
     for (const [role, name] of [
       ['button', 'Log out'], ['textbox', 'Script editor'], ['button', 'Run'], ['button', 'Cancel'],
       ['combobox', 'Minimum log level'], ['list', 'Execution history'], ['progressbar', 'Script progress'], ['list', 'Script log'],
+      ['textbox', 'Input'], ['button', 'Send'], ['button', 'End input'],
     ] as const) {
       expect(await page.getByRole(role, { name, exact: true }).count(), `${role} "${name}"`).to.equal(1);
     }
@@ -304,7 +363,7 @@ describe('web UI (Chromium)', function () {
   });
 
   it("fits a phone's width (375 px) with no sideways scrolling, even with a long unbroken log line", async () => {
-    const phone = await browser.newPage({ width: 375, height: 800 });
+    const phone = await newUiPage(browser, transport, { width: 375, height: 800 });
     await logIn(phone, server.url, 'alice');
     await runScript(phone, 'logPrint("x".repeat(2000)); ({ wide: "y".repeat(500) })');
     await waitForStatus(phone, 'completed');
@@ -340,5 +399,40 @@ describe('web UI (Chromium): a log that outgrew the ring buffer', function () {
       ...Array.from({ length: 10 }, (_, i) => `INFO m${41 + i}`),
     ]);
     await page.close();
+  });
+});
+
+describe('web UI (Chromium) behind a proxy that does not pass WebSocket upgrades', function () {
+  this.timeout(60_000);
+  const server = useServer();
+  let browser: TestBrowser;
+
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('falls back to SSE and HTTP by itself: the log, the input and the result all arrive', async () => {
+    // nginx's own defaults drop the Upgrade header: the server sees a plain GET /api/ws (404).
+    const nginx = await startNginx(server.url, '1.1');
+    try {
+      const page = await browser.newPage();
+      await logIn(page, nginx.url, 'carol');
+      await runScript(page, 'logPrint("ready"); const line = await input(); logPrint("got " + line); line');
+      await page.locator('#log li', { hasText: 'ready' }).waitFor();
+      expect(await page.locator('#transport').textContent()).to.equal(SHOWN.sse);
+      const line = page.getByRole('textbox', { name: 'Input' });
+      await line.fill('through the proxy');
+      await line.press('Enter');
+      await waitForStatus(page, 'completed');
+      expect(await logLines(page)).to.eql(['INFO ready', 'INFO got through the proxy']);
+      expect(await page.locator('#result-value').textContent()).to.equal('"through the proxy"');
+      await page.close();
+      expect(takePageErrors().map(String), 'uncaught errors in the page').to.eql([]);
+    } finally {
+      await nginx.close();
+    }
   });
 });

@@ -1,14 +1,17 @@
-// The chariot-exec web UI: log in, write a script, run it, watch its log arrive live, see its
-// progress and result, and go back to earlier runs. Served by the same server at `/`.
+// The chariot-exec web UI: log in, write a script, run it, watch its log arrive live, type
+// its input, see its progress and result, and go back to earlier runs. Served by the same
+// server at `/`.
 //
 //   Run ──► POST /api/execute-async ──► open(id) ──► GET /api/result (status so far)
-//                                                └─► ExecutionStream (EventSource /api/logs/:id)
+//                                                └─► openStream (the page's WebSocket, else SSE)
 //   entries ──► LogView · progress ──► bar · done ──► GET /api/result ──► result or error
+//   Input line ──► sendInput (the WebSocket, else POST .../input) ──► the script's input()
 import { call, errorMessage, getResult, onUnauthorized, type ExecutionStatus, type ResultBody } from './api.js';
 import { createEditor } from './editor.js';
 import { HistoryPanel } from './history.js';
 import { LogView } from './log-view.js';
-import { ExecutionStream } from './stream.js';
+import { sendInput, type InputMessage } from './input.js';
+import { openStream, type LiveStream } from './stream.js';
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id);
@@ -41,6 +44,12 @@ const ui = {
   error: byId<HTMLElement>('error'),
   errorMessage: byId<HTMLElement>('error-message'),
   historyRefresh: byId<HTMLButtonElement>('history-refresh'),
+  transport: byId<HTMLElement>('transport'),
+  inputForm: byId<HTMLFormElement>('input-form'),
+  inputLine: byId<HTMLInputElement>('input-line'),
+  inputSend: byId<HTMLButtonElement>('input-send'),
+  inputEnd: byId<HTMLButtonElement>('input-end'),
+  inputError: byId<HTMLElement>('input-error'),
 };
 
 const editor = createEditor(byId('editor'), () => void run());
@@ -53,9 +62,11 @@ const logView = new LogView({
 });
 const history = new HistoryPanel(byId('history'), (execId) => void open(execId));
 
-let stream: ExecutionStream | undefined;
+let stream: LiveStream | undefined;
 let current: string | undefined;
 let unfinished = false;
+/** The input of the execution on show was ended from this page. */
+let inputEnded = false;
 /** A run request is on its way: Run stays disabled until its answer. */
 let submitting = false;
 let signedIn = false;
@@ -87,6 +98,14 @@ function setStatus(status: ExecutionStatus | 'idle'): void {
   unfinished = status === 'queued' || status === 'running';
   ui.cancel.disabled = !unfinished;
   ui.run.disabled = unfinished || submitting;
+  setInputEnabled();
+}
+
+function setInputEnabled(): void {
+  const open = unfinished && !inputEnded;
+  ui.inputLine.disabled = !open;
+  ui.inputSend.disabled = !open;
+  ui.inputEnd.disabled = !open;
 }
 
 function setProgress(percent: number, message: string): void {
@@ -101,6 +120,10 @@ function resetOutput(execId: string | undefined): void {
   stream?.close();
   stream = undefined;
   current = execId;
+  inputEnded = false;
+  ui.inputLine.value = '';
+  ui.inputError.hidden = true;
+  ui.transport.textContent = '';
   ui.executionId.textContent = execId ?? '';
   ui.duration.textContent = '';
   ui.result.hidden = true;
@@ -149,7 +172,7 @@ async function open(execId: string): Promise<void> {
     return;
   }
   if (res.body.status === 'running') setStatus('running');
-  stream = new ExecutionStream(execId, {
+  stream = openStream(execId, {
     entry: (entry) => {
       if (ui.status.dataset.status === 'queued') setStatus('running');
       logView.add(entry);
@@ -158,7 +181,20 @@ async function open(execId: string): Promise<void> {
     progress: (percent, message) => setProgress(percent, message),
     done: (status) => void finish(execId, status),
     failed: () => void streamFailed(execId),
+  }, (transport) => {
+    if (current === execId) ui.transport.textContent = transport === 'websocket' ? 'live via WebSocket' : 'live via SSE';
   });
+}
+
+/** Sends one input message to the execution on show; a refusal is shown under the line. */
+async function input(message: InputMessage): Promise<void> {
+  const execId = current;
+  if (execId === undefined || !unfinished) return;
+  ui.inputError.hidden = true;
+  const refused = await sendInput(execId, message);
+  if (refused === undefined || current !== execId) return;
+  ui.inputError.textContent = refused;
+  ui.inputError.hidden = false;
 }
 
 async function finish(execId: string, status: ExecutionStatus): Promise<void> {
@@ -235,6 +271,17 @@ ui.logout.addEventListener('click', () => {
 ui.run.addEventListener('click', () => void run());
 ui.cancel.addEventListener('click', () => void cancel());
 ui.historyRefresh.addEventListener('click', () => void history.refresh());
+ui.inputForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const data = ui.inputLine.value;
+  ui.inputLine.value = '';
+  void input({ data });
+});
+ui.inputEnd.addEventListener('click', () => {
+  inputEnded = true;
+  setInputEnabled();
+  void input({ end: true });
+});
 
 setStatus('idle');
 void call<{ username: string }>('GET', '/api/me').then((me) => {

@@ -9,6 +9,7 @@
 // keeping entries for them past the ring; they get gaps), and after the stall timeout it is
 // cut. Subscriptions take turns (round robin, TURN_CHARS each), so one execution's burst does
 // not hold up another's entries.
+import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { ChariotError } from '../errors.js';
 import type { ExecutionManager } from '../execution-manager.js';
@@ -19,6 +20,11 @@ import { errorMessage, parseClientMessage, RefusedMessage, startedMessage, type 
 import { WsSubscription, type Outlet, type Waker } from './subscription.js';
 
 export interface ConnectionOptions {
+  /**
+   * The TCP socket under the WebSocket, corked while a turn writes: ws writes every frame on
+   * its own, and one write each made 100,000 entries four times slower than over SSE.
+   */
+  readonly socket: Duplex;
   readonly manager: ExecutionManager;
   readonly streams: StreamSlots;
   /** The session's user: every message acts as them. */
@@ -180,21 +186,34 @@ export class WsConnection implements Outlet, Waker {
 
   readonly #pump = (): void => {
     this.#wakeup = undefined;
-    while (!this.#blocked && !this.#closed && this.#ready.size > 0) {
-      const [subscription] = this.#ready;
-      this.#ready.delete(subscription!);
-      const state = this.#pumpOne(subscription!);
-      if (state === 'more') {
-        // To the back of the turns, and on in the next turn of the event loop.
-        this.#ready.add(subscription!);
-        this.#schedule();
-        return;
+    const { socket } = this.#options;
+    socket.cork();
+    try {
+      while (!this.#blocked && !this.#closed && this.#ready.size > 0) {
+        const [subscription] = this.#ready;
+        this.#ready.delete(subscription!);
+        const state = this.#pumpOne(subscription!);
+        if (state === 'more') {
+          // To the back of the turns, and on in the next turn of the event loop.
+          this.#ready.add(subscription!);
+          this.#schedule();
+          return;
+        }
       }
+    } finally {
+      socket.uncork();
     }
   };
 
   #pumpOne(subscription: WsSubscription): string {
-    const state = subscription.pump(this, TURN_CHARS);
+    const { socket } = this.#options;
+    socket.cork();
+    let state;
+    try {
+      state = subscription.pump(this, TURN_CHARS);
+    } finally {
+      socket.uncork();
+    }
     if (state === 'blocked') this.#ready.add(subscription);
     else if (state === 'done') this.#end(subscription.id);
     return state;

@@ -80,13 +80,14 @@ export class WebSocketHub {
       return;
     }
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, user));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, user));
   }
 
-  #accept(ws: WebSocket, user: string): void {
+  #accept(ws: WebSocket, socket: Duplex, user: string): void {
     const { manager, streams, pingMs, stallTimeoutMs, maxUnreadBytes } = this.#options;
     this.#sockets.add(ws);
     const connection = new WsConnection(ws, {
+      socket,
       manager,
       streams,
       user,

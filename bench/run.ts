@@ -111,14 +111,14 @@ async function measure({ profile, out, only }: Options, started: Date, against: 
   const finished = new Date();
   const base = stamp(started);
   const result: BenchResult = {
-    schemaVersion: 5,
+    schemaVersion: 6,
     profile: profile.name,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
     machine,
-    setup: 'load generator and SSE subscribers in the harness process; chariot-exec, the fork-per-execution server and the QuickJS server each in a child process; in scenario 7 two chariot-exec instances on one redis-server started by the harness; raw-isolate baseline in worker threads of the harness process; scenarios run one at a time'
+    setup: 'load generator and SSE and WebSocket subscribers in the harness process; chariot-exec, the fork-per-execution server and the QuickJS server each in a child process; in scenario 7 two chariot-exec instances on one redis-server started by the harness; raw-isolate baseline in worker threads of the harness process; scenarios run one at a time'
       + (against ? `; ${against.label}, built in a temporary git worktree, in a child process of its own beside this checkout's chariot-exec` : ''),
     against: against && { ref: against.ref, commit: against.commit, label: against.label, nodeModules: against.nodeModules, prepareS: against.prepareS },
     throughput,

@@ -33,6 +33,20 @@ const OVERLOAD: Shape = {
 const MEMORY: Shape = { rssBytes: 'number', heapUsedBytes: 'number' };
 const SPARES: Shape = { none: MEMORY, more: MEMORY, rssPerSpareBytes: 'number', heapPerSpareBytes: 'number', defaultVsNoneRssBytes: 'number' };
 const RUNNING: Shape = { before: MEMORY, during: MEMORY, rssPerExecutionBytes: 'number', heapPerExecutionBytes: 'number' };
+/** One transport's figures at one level of scenario 2 (SSE's at the level itself, the WebSocket's in `ws`). */
+const LOG_DELIVERY = { entriesMeasured: 'number', entriesBeforeSubscribe: 'number', incompleteStreams: 'number', bytesPerEntry: 'number' } as const;
+/** The same in scenario 3. */
+const FAN_OUT_DELIVERY = {
+  connectMs: 'number',
+  allConnectedBeforeFirstEntry: 'boolean',
+  subscribersComplete: 'number',
+  allReceivedEveryEntry: 'boolean',
+  deliveriesBeforeSubscribe: 'number',
+  latency: SUMMARY,
+  spread: SUMMARY,
+  memory: { rssBeforeBytes: 'number', rssWithSubscribersBytes: 'number', rssPerSubscriberBytes: 'number', heapPerSubscriberBytes: 'number' },
+  bytesPerDelivery: 'number',
+} as const;
 
 /**
  * The whole JSON. `against`: run with --against (its fields are null otherwise);
@@ -76,12 +90,19 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
     levels: [{
       streams: 'number',
       entriesExpected: 'number',
-      entriesMeasured: 'number',
-      entriesBeforeSubscribe: 'number',
-      incompleteStreams: 'number',
+      ...LOG_DELIVERY,
       chariot: SUMMARY,
+      ws: { ...LOG_DELIVERY, latency: SUMMARY },
+      firstTransport: 'string',
       rawIsolate: SUMMARY,
-      ratios: { p50VsRawIsolate: 'number|null', p99VsRawIsolate: 'number|null' },
+      ratios: {
+        p50VsRawIsolate: 'number|null',
+        p99VsRawIsolate: 'number|null',
+        wsP50VsRawIsolate: 'number|null',
+        wsP99VsRawIsolate: 'number|null',
+        wsP50VsSse: 'number|null',
+        wsP99VsSse: 'number|null',
+      },
     }],
   },
   fanOut: {
@@ -90,15 +111,22 @@ const resultShape = (against: boolean, againstReadsSpares = false): { readonly [
     levels: [{
       subscribers: 'number',
       entries: 'number',
-      connectMs: 'number',
-      allConnectedBeforeFirstEntry: 'boolean',
-      subscribersComplete: 'number',
-      allReceivedEveryEntry: 'boolean',
-      deliveriesBeforeSubscribe: 'number',
-      latency: SUMMARY,
-      spread: SUMMARY,
-      memory: { rssBeforeBytes: 'number', rssWithSubscribersBytes: 'number', rssPerSubscriberBytes: 'number', heapPerSubscriberBytes: 'number' },
-      ratios: { p50VsRawIsolate: 'number|null', p99VsRawIsolate: 'number|null' },
+      ...FAN_OUT_DELIVERY,
+      ws: FAN_OUT_DELIVERY,
+      firstTransport: 'string',
+      ratios: {
+        p50VsRawIsolate: 'number|null',
+        p99VsRawIsolate: 'number|null',
+        wsP50VsRawIsolate: 'number|null',
+        wsP99VsRawIsolate: 'number|null',
+        wsP50VsSse: 'number|null',
+        wsP99VsSse: 'number|null',
+        wsSpreadP50VsSse: 'number|null',
+        wsSpreadMaxVsSse: 'number|null',
+        wsConnectVsSse: 'number|null',
+        wsRssPerSubscriberVsSse: 'number|null',
+        wsHeapPerSubscriberVsSse: 'number|null',
+      },
     }],
   },
   cpuScaling: {

@@ -1,6 +1,7 @@
 // The terminal report: one table per scenario, every figure of ours beside its ratio to a
 // baseline measured in the same run.
 import type { BenchResult } from './result.js';
+import type { FanOutDelivery } from '../scenarios/fan-out.js';
 import type { Comparison, ThroughputLevel } from '../scenarios/throughput.js';
 import { fixed, table, times, type Cell } from './table.js';
 
@@ -47,22 +48,34 @@ function serverMemory(result: NonNullable<BenchResult['throughput']>): string {
 }
 
 function logLatency(result: NonNullable<BenchResult['logLatency']>): string {
-  const rows = result.levels.map((level) => [
-    String(level.streams), level.entriesMeasured, level.chariot.p50Ms, level.chariot.p99Ms, level.chariot.maxMs,
-    level.rawIsolate.p50Ms, level.rawIsolate.p99Ms, times(level.ratios.p50VsRawIsolate), times(level.ratios.p99VsRawIsolate), level.incompleteStreams,
+  const rows = result.levels.flatMap((level): Cell[][] => [
+    [String(level.streams), 'SSE', level.entriesMeasured, level.chariot.p50Ms, level.chariot.p99Ms, level.chariot.maxMs, level.bytesPerEntry,
+      times(level.ratios.p50VsRawIsolate), times(level.ratios.p99VsRawIsolate), '', level.incompleteStreams],
+    [String(level.streams), 'WebSocket', level.ws.entriesMeasured, level.ws.latency.p50Ms, level.ws.latency.p99Ms, level.ws.latency.maxMs, level.ws.bytesPerEntry,
+      times(level.ratios.wsP50VsRawIsolate), times(level.ratios.wsP99VsRawIsolate), `${times(level.ratios.wsP50VsSse)} / ${times(level.ratios.wsP99VsSse)}`, level.ws.incompleteStreams],
+    [String(level.streams), 'raw isolate (no HTTP)', null, level.rawIsolate.p50Ms, level.rawIsolate.p99Ms, level.rawIsolate.maxMs, null, '', '', '', null],
   ]);
-  return `Scenario 2: log latency, logPrint → parsed at an SSE client, ms (one entry per stream every ${result.intervalMs} ms; timestamps have 1 ms resolution)\n`
-    + table(['streams', 'entries timed', 'p50', 'p99', 'max', 'raw p50', 'raw p99', 'p50 vs raw', 'p99 vs raw', 'incomplete'], rows);
+  return `Scenario 2: log latency, logPrint → parsed at a client, ms (one entry per stream every ${result.intervalMs} ms; timestamps have 1 ms resolution; SSE and WebSocket on the same server, a connection per stream)\n`
+    + table(['streams', 'transport', 'entries timed', 'p50', 'p99', 'max', 'bytes/entry', 'p50 vs raw', 'p99 vs raw', 'WS / SSE p50 / p99', 'incomplete'], rows);
 }
 
 function fanOut(result: NonNullable<BenchResult['fanOut']>): string {
-  const rows = result.levels.map((level) => [
-    String(level.subscribers), `${level.subscribersComplete}/${level.subscribers}`, level.latency.p50Ms, level.latency.p99Ms,
-    level.spread.p50Ms, level.spread.maxMs, fixed(level.memory.rssPerSubscriberBytes / 1024), fixed(level.memory.heapPerSubscriberBytes / 1024),
-    times(level.ratios.p50VsRawIsolate), times(level.ratios.p99VsRawIsolate),
-  ]);
-  return `Scenario 3: fan-out of one execution (${result.levels[0]?.entries ?? 0} entries, one every ${result.intervalMs} ms); latency and spread in ms; memory per subscriber in KiB\n`
-    + table(['subscribers', 'got every entry', 'p50', 'p99', 'spread p50', 'spread max', 'RSS KiB', 'heap KiB', 'p50 vs raw', 'p99 vs raw'], rows);
+  const row = (level: (typeof result.levels)[number], name: string, d: FanOutDelivery, vsRaw: [number | null, number | null], vsSse: string[]): Cell[] => [
+    String(level.subscribers), name, `${d.subscribersComplete}/${level.subscribers}`, d.latency.p50Ms, d.latency.p99Ms,
+    d.spread.p50Ms, d.spread.maxMs, d.connectMs, fixed(d.memory.rssPerSubscriberBytes / 1024), fixed(d.memory.heapPerSubscriberBytes / 1024), d.bytesPerDelivery,
+    times(vsRaw[0]), times(vsRaw[1]), ...vsSse,
+  ];
+  const rows = result.levels.flatMap((level) => {
+    const r = level.ratios;
+    return [
+      row(level, 'SSE', level, [r.p50VsRawIsolate, r.p99VsRawIsolate], ['', '', '']),
+      row(level, 'WebSocket', level.ws, [r.wsP50VsRawIsolate, r.wsP99VsRawIsolate], [
+        `${times(r.wsP50VsSse)} / ${times(r.wsP99VsSse)}`, `${times(r.wsSpreadP50VsSse)} / ${times(r.wsSpreadMaxVsSse)}`, `${times(r.wsRssPerSubscriberVsSse)} / ${times(r.wsHeapPerSubscriberVsSse)}`,
+      ]),
+    ];
+  });
+  return `Scenario 3: fan-out of one execution (${result.levels[0]?.entries ?? 0} entries, one every ${result.intervalMs} ms), a connection per subscriber, a fresh server per row; latency, spread and connecting in ms; memory per subscriber in KiB\n`
+    + table(['subscribers', 'transport', 'got every entry', 'p50', 'p99', 'spread p50', 'spread max', 'connect', 'RSS KiB', 'heap KiB', 'bytes', 'p50 vs raw', 'p99 vs raw', 'WS / SSE p50 / p99', 'spread p50 / max', 'RSS / heap'], rows);
 }
 
 function cpuScaling(result: NonNullable<BenchResult['cpuScaling']>): string {

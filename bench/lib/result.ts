@@ -11,8 +11,11 @@ import type { MachineDescription } from './machine.js';
 import type { ProfileName } from './profile.js';
 
 export interface BenchResult {
-  /** 2: scenario 6 (memory) and --against. 3: the QuickJS baseline in scenarios 1 and 4. 4: scenario 7 (Redis mode). */
-  readonly schemaVersion: 5;
+  /**
+   * 2: scenario 6 (memory) and --against. 3: the QuickJS baseline in scenarios 1 and 4. 4: scenario 7 (Redis mode). 5: scenario 5's
+   * refusals for a predicted wait. 6: scenarios 2 and 3 measure WebSocket subscribers beside SSE (`ws`, ratios `ws…VsSse`), and bytes per entry.
+   */
+  readonly schemaVersion: 6;
   readonly profile: ProfileName;
   /** The command line that produced this file. */
   readonly command: string;

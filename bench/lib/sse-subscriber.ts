@@ -1,30 +1,12 @@
 // A lean SSE subscriber for many streams at once: node:http, no connection pooling, and the
 // test suite's WHATWG-exact parser (test/helpers/sse.ts). For each log entry it reports
-// when the entry was parsed, on the calibrated wall clock, and the entry's own timestamp.
+// when the entry was parsed, on the calibrated wall clock, its bytes, and the entry's own timestamp.
 import { Agent, request } from 'node:http';
 import { SseParser } from '../../test/helpers/sse.js';
 import type { WallClock } from './clock.js';
+import type { EntryArrival, Subscription } from './log-subscribers.js';
 
-export interface EntryArrival {
-  readonly seq: number;
-  /** The entry's timestamp: Date.now() in the isolate at logPrint, whole milliseconds. */
-  readonly loggedAt: number;
-  /** When the client had parsed the entry, on the calibrated wall clock. */
-  readonly parsedAt: number;
-  /**
-   * True when the entry was logged after this subscriber's response headers arrived, so it
-   * was delivered live; false when it may have been logged earlier and replayed from the ring.
-   */
-  readonly live: boolean;
-}
-
-export interface Subscription {
-  /** When the response headers arrived: the server had registered the subscriber by then. */
-  readonly connectedAt: number;
-  /** Resolves with the `done` event's status once the stream ended (or "closed" without one). */
-  readonly ended: Promise<string>;
-  close(): void;
-}
+export type { EntryArrival, Subscription } from './log-subscribers.js';
 
 // One agent with no keep-alive and no socket limit: each stream is its own connection, as
 // each browser tab's EventSource would be.
@@ -48,7 +30,7 @@ export function subscribe(baseUrl: string, path: string, cookie: string, clock: 
             const parsedAt = clock.now();
             const entry = JSON.parse(event.data) as { seq: number; timestamp: string };
             const loggedAt = Date.parse(entry.timestamp);
-            onEntry({ seq: entry.seq, loggedAt, parsedAt, live: loggedAt >= connectedAt });
+            onEntry({ seq: entry.seq, loggedAt, parsedAt, bytes: Buffer.byteLength(event.raw), live: loggedAt >= connectedAt });
           } else if (event.event === 'done') {
             status = (JSON.parse(event.data) as { status: string }).status;
           }

@@ -5,10 +5,15 @@
 // subscriber's parse minus the first's), and the server's resident memory per subscriber
 // (after a GC, with the execution waiting and no subscriber, then with all S connected).
 //
+// Each level runs twice, SSE subscribers (a connection each) and WebSocket subscribers (a
+// socket each, one subscription on it), each on a fresh server, the one measured first
+// swapping from level to level. A socket cannot subscribe twice to one execution, so fan-out
+// to S subscribers takes S sockets on either transport.
+//
 // The subscribers run in this (the harness) process, the server in a child process; each
 // subscriber is its own TCP connection, so S descriptors on each side (`ulimit -n` is checked).
-// Baseline for the latency ratio: the raw log path with one stream (raw-worker.ts), the floor
-// for delivering an entry from an isolate to a main thread. Memory has no baseline.
+// Baselines: for the latency ratio, the raw log path with one stream (raw-worker.ts), the floor
+// for delivering an entry from an isolate to a main thread; for the WebSocket, SSE at the same S.
 import { availableParallelism } from 'node:os';
 import { RawIsolatePool } from '../baselines/raw-isolate.js';
 import { WallClock } from '../lib/clock.js';
@@ -19,11 +24,10 @@ import { forEachLimited } from '../lib/parallel.js';
 import { startChariot, type MemorySample, type ServerProcess } from '../lib/processes.js';
 import type { Profile } from '../lib/profile.js';
 import { steadyLogger } from '../lib/programs.js';
-import { subscribe, type Subscription } from '../lib/sse-subscriber.js';
+import { SUBSCRIBERS, type Subscribe, type Subscription, type Transport } from '../lib/log-subscribers.js';
 
-export interface FanOutLevel {
-  readonly subscribers: number;
-  readonly entries: number;
+/** One transport's figures at one level. */
+export interface FanOutDelivery {
   /** How long connecting every subscriber took (at most 100 connecting at once). */
   readonly connectMs: number;
   readonly allConnectedBeforeFirstEntry: boolean;
@@ -42,7 +46,31 @@ export interface FanOutLevel {
     readonly rssPerSubscriberBytes: number;
     readonly heapPerSubscriberBytes: number;
   };
-  readonly ratios: { readonly p50VsRawIsolate: number | null; readonly p99VsRawIsolate: number | null };
+  /** Mean bytes on the wire per delivery: the SSE event, or the WebSocket frame. */
+  readonly bytesPerDelivery: number;
+}
+
+/** The SSE figures keep the fields of schema 5; the WebSocket's are in `ws`. */
+export interface FanOutLevel extends FanOutDelivery {
+  readonly subscribers: number;
+  readonly entries: number;
+  readonly ws: FanOutDelivery;
+  /** Which transport this level measured first. */
+  readonly firstTransport: Transport;
+  readonly ratios: {
+    readonly p50VsRawIsolate: number | null;
+    readonly p99VsRawIsolate: number | null;
+    readonly wsP50VsRawIsolate: number | null;
+    readonly wsP99VsRawIsolate: number | null;
+    /** WebSocket / SSE: above 1, the WebSocket is slower, spreads more or holds more. */
+    readonly wsP50VsSse: number | null;
+    readonly wsP99VsSse: number | null;
+    readonly wsSpreadP50VsSse: number | null;
+    readonly wsSpreadMaxVsSse: number | null;
+    readonly wsConnectVsSse: number | null;
+    readonly wsRssPerSubscriberVsSse: number | null;
+    readonly wsHeapPerSubscriberVsSse: number | null;
+  };
 }
 
 export interface FanOutResult {
@@ -80,10 +108,11 @@ interface Delivery {
   readonly spread: LatencySummary;
   readonly memoryBefore: MemorySample;
   readonly memoryDuring: MemorySample;
+  readonly bytesPerDelivery: number;
 }
 
 /** One execution, `count` subscribers connected before its first entry (if the budget allows). */
-async function deliver(server: ServerProcess, http: HttpTarget, cookie: string, count: number, entries: number, intervalMs: number): Promise<Delivery> {
+async function deliver(server: ServerProcess, http: HttpTarget, subscribe: Subscribe, cookie: string, count: number, entries: number, intervalMs: number): Promise<Delivery> {
   const clock = WallClock.calibrate();
   const startAt = Date.now() + 1000 + Math.ceil(2.5 * count);
   const submitted = await http.post('/api/execute-async', { program: steadyLogger(startAt, entries, intervalMs) }, cookie);
@@ -97,9 +126,13 @@ async function deliver(server: ServerProcess, http: HttpTarget, cookie: string, 
   const nextSeq = new Array<number>(count).fill(1);
   let outOfOrder = 0;
   let beforeSubscribe = 0;
+  let bytes = 0;
+  let deliveries = 0;
   const connectStart = clock.now();
   const subscriptions: Subscription[] = await forEachLimited(count, CONNECT_PARALLEL, (i) =>
-    subscribe(server.url, `/api/logs/${id}`, cookie, clock, (entry) => {
+    subscribe(server.url, id, cookie, clock, (entry) => {
+      bytes += entry.bytes;
+      deliveries++;
       if (entry.seq !== nextSeq[i]) outOfOrder++;
       nextSeq[i] = entry.seq + 1;
       if (!entry.live) {
@@ -125,7 +158,46 @@ async function deliver(server: ServerProcess, http: HttpTarget, cookie: string, 
     spread: spread.summary(),
     memoryBefore,
     memoryDuring,
+    bytesPerDelivery: deliveries === 0 ? 0 : Math.round(bytes / deliveries),
   };
+}
+
+/** One transport at one level: a fresh server, a warm-up, then `count` subscribers. */
+async function measureLevel(subscribe: Subscribe, users: ReturnType<typeof benchUsers>, most: number, count: number, entries: number, intervalMs: number): Promise<FanOutDelivery> {
+  // A fresh server per level and transport: resident memory that an earlier run made the
+  // process take is not given back to the system, and would hide the next run's growth.
+  // One user holds every subscriber: room for them, whatever the default cap.
+  const server = await startChariot({ CHARIOT_THREADS: String(availableParallelism()), CHARIOT_USERS: users.env, CHARIOT_MAX_STREAMS_PER_USER: String(most) });
+  const http = new HttpTarget(server.url, 4);
+  try {
+    const [cookie] = await loginUsers(http, users.names);
+    // Warm-up, not recorded: the user's isolates, and the JIT of the routes and the stream writer.
+    await deliver(server, http, subscribe, cookie!, WARMUP_SUBSCRIBERS, 3, intervalMs);
+    const run = await deliver(server, http, subscribe, cookie!, count, entries, intervalMs);
+    return {
+      connectMs: run.connectMs,
+      allConnectedBeforeFirstEntry: run.allConnectedBeforeFirstEntry,
+      subscribersComplete: run.complete,
+      allReceivedEveryEntry: run.complete === count && run.outOfOrder === 0,
+      deliveriesBeforeSubscribe: run.beforeSubscribe,
+      latency: run.latency,
+      spread: run.spread,
+      memory: {
+        rssBeforeBytes: run.memoryBefore.rssBytes,
+        rssWithSubscribersBytes: run.memoryDuring.rssBytes,
+        rssPerSubscriberBytes: Math.round((run.memoryDuring.rssBytes - run.memoryBefore.rssBytes) / count),
+        heapPerSubscriberBytes: Math.round((run.memoryDuring.heapUsedBytes - run.memoryBefore.heapUsedBytes) / count),
+      },
+      bytesPerDelivery: run.bytesPerDelivery,
+    };
+  } finally {
+    await http.close();
+    await server.close();
+  }
+}
+
+function summaryLine(name: string, count: number, d: FanOutDelivery): string {
+  return `${name} ${d.subscribersComplete}/${count} complete  latency p50 ${d.latency.p50Ms.toFixed(2)} ms p99 ${d.latency.p99Ms.toFixed(2)} ms  spread p50 ${d.spread.p50Ms.toFixed(2)} ms max ${d.spread.maxMs.toFixed(2)} ms  ${(d.memory.rssPerSubscriberBytes / 1024).toFixed(1)} KiB/subscriber${d.allConnectedBeforeFirstEntry ? '' : '  (some connected late)'}`;
 }
 
 export async function runFanOut(profile: Profile, machine: MachineDescription, log: (line: string) => void): Promise<FanOutResult> {
@@ -137,41 +209,33 @@ export async function runFanOut(profile: Profile, machine: MachineDescription, l
   const rawIsolate = await rawOneStream(entries, intervalMs);
   const users = benchUsers(1);
   const results: FanOutLevel[] = [];
-  for (const count of levels) {
-    // A fresh server per level: resident memory that an earlier level made the process take
-    // is not given back to the system, and would hide the next level's growth.
-    // One user holds every subscriber: room for them, whatever the default cap.
-    const server = await startChariot({ CHARIOT_THREADS: String(availableParallelism()), CHARIOT_USERS: users.env, CHARIOT_MAX_STREAMS_PER_USER: String(most) });
-    const http = new HttpTarget(server.url, 4);
-    try {
-      const [cookie] = await loginUsers(http, users.names);
-      // Warm-up, not recorded: the user's isolates, and the JIT of the routes and the SSE writer.
-      await deliver(server, http, cookie!, WARMUP_SUBSCRIBERS, 3, intervalMs);
-      const run = await deliver(server, http, cookie!, count, entries, intervalMs);
-      const level: FanOutLevel = {
-        subscribers: count,
-        entries,
-        connectMs: run.connectMs,
-        allConnectedBeforeFirstEntry: run.allConnectedBeforeFirstEntry,
-        subscribersComplete: run.complete,
-        allReceivedEveryEntry: run.complete === count && run.outOfOrder === 0,
-        deliveriesBeforeSubscribe: run.beforeSubscribe,
-        latency: run.latency,
-        spread: run.spread,
-        memory: {
-          rssBeforeBytes: run.memoryBefore.rssBytes,
-          rssWithSubscribersBytes: run.memoryDuring.rssBytes,
-          rssPerSubscriberBytes: Math.round((run.memoryDuring.rssBytes - run.memoryBefore.rssBytes) / count),
-          heapPerSubscriberBytes: Math.round((run.memoryDuring.heapUsedBytes - run.memoryBefore.heapUsedBytes) / count),
-        },
-        ratios: { p50VsRawIsolate: ratio(run.latency.p50Ms, rawIsolate.p50Ms), p99VsRawIsolate: ratio(run.latency.p99Ms, rawIsolate.p99Ms) },
-      };
-      log(`  ${String(count).padStart(5)} subscribers  ${run.complete}/${count} complete  latency p50 ${level.latency.p50Ms.toFixed(2)} ms p99 ${level.latency.p99Ms.toFixed(2)} ms  spread p50 ${level.spread.p50Ms.toFixed(2)} ms max ${level.spread.maxMs.toFixed(2)} ms  ${(level.memory.rssPerSubscriberBytes / 1024).toFixed(1)} KiB/subscriber${run.allConnectedBeforeFirstEntry ? '' : '  (some connected late)'}`);
-      results.push(level);
-    } finally {
-      await http.close();
-      await server.close();
-    }
+  for (const [index, count] of levels.entries()) {
+    const order: Transport[] = index % 2 === 0 ? ['sse', 'ws'] : ['ws', 'sse'];
+    const measured = {} as Record<Transport, FanOutDelivery>;
+    for (const transport of order) measured[transport] = await measureLevel(SUBSCRIBERS[transport], users, most, count, entries, intervalMs);
+    const { sse, ws } = measured;
+    log(`  ${String(count).padStart(5)} subscribers  ${summaryLine('sse', count, sse)}`);
+    log(`  ${' '.repeat(5)}              ${summaryLine('ws ', count, ws)}`);
+    results.push({
+      subscribers: count,
+      entries,
+      ...sse,
+      ws,
+      firstTransport: order[0]!,
+      ratios: {
+        p50VsRawIsolate: ratio(sse.latency.p50Ms, rawIsolate.p50Ms),
+        p99VsRawIsolate: ratio(sse.latency.p99Ms, rawIsolate.p99Ms),
+        wsP50VsRawIsolate: ratio(ws.latency.p50Ms, rawIsolate.p50Ms),
+        wsP99VsRawIsolate: ratio(ws.latency.p99Ms, rawIsolate.p99Ms),
+        wsP50VsSse: ratio(ws.latency.p50Ms, sse.latency.p50Ms),
+        wsP99VsSse: ratio(ws.latency.p99Ms, sse.latency.p99Ms),
+        wsSpreadP50VsSse: ratio(ws.spread.p50Ms, sse.spread.p50Ms),
+        wsSpreadMaxVsSse: ratio(ws.spread.maxMs, sse.spread.maxMs),
+        wsConnectVsSse: ratio(ws.connectMs, sse.connectMs),
+        wsRssPerSubscriberVsSse: ratio(ws.memory.rssPerSubscriberBytes, sse.memory.rssPerSubscriberBytes),
+        wsHeapPerSubscriberVsSse: ratio(ws.memory.heapPerSubscriberBytes, sse.memory.heapPerSubscriberBytes),
+      },
+    });
   }
   return { intervalMs, rawIsolate, levels: results };
 }

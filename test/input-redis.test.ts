@@ -154,11 +154,15 @@ describe('scale-out: input from any instance', function () {
   });
 
   it('resolves A\'s pending input() with null on the end sent to B, then answers 409 INPUT_ENDED on both', async () => {
-    const { id, stream } = await runOnA('const first = input(); logPrint("asked"); [await first, await input()]');
+    // It stays unfinished after reading, so that what comes next meets the end, not the finish.
+    const { id, stream } = await runOnA('const first = input(); logPrint("asked"); logPrint(JSON.stringify([await first, await input()])); await sleep(60000)');
     await stream.nthEvent(1);
     await expectQueued(aliceOnB, id, { end: true }, 0);
+    await stream.nthEvent(2);
     for (const client of [alice, aliceOnB]) expectError(await send(client, id, { data: 'late' }), 409, 'The input of this execution was ended', 'INPUT_ENDED');
-    expect(await outcome(alice, id)).to.eql({ status: 'completed', instance: 'instance-a', value: [null, null] });
+    const cancel = await aliceOnB.json('POST', `/api/execution/${id}/cancel`);
+    expect(cancel.status, cancel.text).to.equal(202);
+    expect(await logMessages(aliceOnB, id)).to.eql(['asked', '[null,null]']);
   });
 
   it('answers 409 ALREADY_FINISHED from B for one that finished on A, and 404 for an unknown id or another user\'s', async () => {

@@ -109,18 +109,6 @@ export class TooMuchInputError extends ChariotError {
   }
 }
 
-/**
- * Redis mode: input for an execution this instance does not hold (another instance runs it, or
- * it waits in the shared queue). Input goes only to the instance that runs the execution in this build.
- */
-export class InputNotHereError extends ChariotError {
-  override readonly code = 'INPUT_NOT_HERE';
-  override readonly status = 501;
-  constructor() {
-    super('Input to an execution that another instance runs, or that waits in the shared queue, is not supported yet: this instance does not hold it');
-  }
-}
-
 export class TooManyExecutionsError extends ChariotError {
   override readonly code = 'TOO_MANY_EXECUTIONS';
   override readonly status = 429;

@@ -3,7 +3,7 @@
 // finished ones after the retention time (one periodic sweep, not a timer per execution).
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { AlreadyFinishedError, ExecutionNotFoundError, InputNotHereError, queueWaitMessage, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
+import { AlreadyFinishedError, ExecutionNotFoundError, queueWaitMessage, RestartNeededError, ShuttingDownError, TooManyExecutionsError } from './errors.js';
 import { Execution, type ExecutionStatus } from './execution.js';
 import { IdleCollector } from './idle-collector.js';
 import { InputQueue, type InputMessage } from './input-queue.js';
@@ -122,6 +122,11 @@ export class ExecutionManager {
       const execution = this.#live.get(id);
       if (execution !== undefined) this.#requestCancel(execution);
       else this.#cancelEarly(id);
+    });
+    // Redis mode: the answers to its scripts' input() calls, read from the input every instance reaches.
+    // One that comes after the execution ended here is dropped with it.
+    store.input?.onInput((id, message) => {
+      if (this.#unfinished(id)) this.#pool.input(id, message);
     });
     // Redis mode: this instance takes work from the queue every instance shares while it has a free slot.
     store.queue?.begin(config.threads * config.tasksPerThread, (work) => this.#take(work));
@@ -371,25 +376,28 @@ export class ExecutionManager {
 
   /**
    * Hands one message (or the end) to the input of the owner's unfinished execution, queued or
-   * running here: at once to an input() of its script that waits, else kept in order for the next
-   * one. Resolves with how many messages then wait undelivered. ExecutionNotFoundError as for
-   * get(), AlreadyFinishedError once it finished, InputEndedError after the end,
-   * TooMuchInputError past CHARIOT_INPUT_MAX_QUEUED or CHARIOT_INPUT_MAX_BYTES, and in Redis mode
-   * InputNotHereError for one this instance does not hold.
+   * running (Redis mode: on any instance, or waiting in the shared queue): at once to an input()
+   * of its script that waits, else kept in order for the next one. Resolves with how many
+   * messages then wait undelivered. ExecutionNotFoundError as for get(), AlreadyFinishedError
+   * once it finished, InputEndedError after the end, TooMuchInputError past
+   * CHARIOT_INPUT_MAX_QUEUED or CHARIOT_INPUT_MAX_BYTES (across every instance), and in Redis
+   * mode StorageUnavailableError when it could not be kept.
    */
-  async input(id: string, owner: string, message: InputMessage): Promise<{ execution: Execution; queuedInputs: number }> {
+  async input(id: string, owner: string, message: InputMessage): Promise<number> {
     const local = this.#live.get(id);
+    // Its end is being recorded: the script reads nothing more.
+    if (local !== undefined && local.owner === owner && !this.#unfinished(id)) throw new AlreadyFinishedError(await local.whenFinished());
+    const shared = this.#store.input;
+    if (shared !== undefined) return shared.send(id, owner, message);
     if (local === undefined || local.owner !== owner) {
       const execution = await this.get(id, owner);
-      if (execution.finished) throw new AlreadyFinishedError(execution.status);
-      throw new InputNotHereError();
+      // Every unfinished execution in memory is live here: this one finished.
+      throw new AlreadyFinishedError(execution.status);
     }
-    // Its end is being recorded: the script reads nothing more.
-    if (!this.#unfinished(id)) throw new AlreadyFinishedError(await local.whenFinished());
     const queue = this.#inputOf(id);
     const answer = queue.offer(message);
     if (answer !== undefined) this.#pool.input(id, answer);
-    return { execution: local, queuedInputs: queue.queued };
+    return queue.queued;
   }
 
   #inputOf(id: string): InputQueue {
@@ -523,6 +531,11 @@ export class ExecutionManager {
         this.#finish(execution, message.outcome);
         break;
       case 'input-wanted': {
+        const shared = this.#store.input;
+        if (shared !== undefined) {
+          shared.want(execution.id);
+          break;
+        }
         const answer = this.#inputOf(execution.id).want();
         if (answer !== undefined) this.#pool.input(execution.id, answer);
         break;
@@ -553,6 +566,7 @@ export class ExecutionManager {
     this.#cancelRequested.delete(execution.id);
     // What its script did not read goes with it.
     this.#inputs.delete(execution.id);
+    this.#store.input?.drop(execution.id);
     this.#uncount(execution.owner);
     execution.finish(outcome, at);
     if (this.#live.size === 0 && this.#scheduler.queued === 0) for (const waiter of [...this.#idleWaiters]) waiter();

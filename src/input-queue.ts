@@ -3,6 +3,7 @@
 // CHARIOT_INPUT_MAX_QUEUED and CHARIOT_INPUT_MAX_BYTES, and how many input() calls of the
 // script wait for one. The worker asks once per input() call ('input-wanted'); each ask gets
 // exactly one answer, now or when the next message comes, so answers reach the calls in order.
+// In memory mode only: in Redis mode the same rules hold across instances (src/redis/input.ts).
 import { InputEndedError, TooMuchInputError } from './errors.js';
 
 /** One message for a script's input(): a string, or the end of its input (input() then resolves null). */

@@ -76,6 +76,7 @@ async function openStorage(config: Config, parts: ServerParts): Promise<Storage>
       lagBudget: config.sseLagBudget,
       retentionMs: config.retentionMs,
       instanceTimeoutMs: config.instanceTimeoutMs,
+      input: { maxQueued: config.inputMaxQueued, maxBytes: config.inputMaxBytes },
     });
     return { executions, sessions: new RedisSessionStore(redis.command), memorySessions: undefined, redisAvailable: () => executions.available };
   } catch (error) {

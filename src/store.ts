@@ -2,6 +2,7 @@
 // in-memory store (one instance) and the Redis store (src/redis/, several instances behind a
 // load balancer) are two classes of it, not two code paths. The methods are async for that reason.
 import type { Execution } from './execution.js';
+import type { InputMessage } from './input-queue.js';
 import type { Outcome } from '../worker/protocol.js';
 
 /** A live execution a stream reads (a copy, for one another instance holds); release() when done. */
@@ -45,6 +46,28 @@ export interface SharedWork {
   pause(): void;
 }
 
+/** Called with a message (or the end) for the script of an execution this instance holds: the answer to one of its asks. */
+export type InputDelivery = (id: string, message: InputMessage) => void;
+
+/**
+ * The input of executions kept where every instance reaches it (Redis mode: src/redis/input.ts),
+ * in place of the InputQueue of each execution here.
+ */
+export interface SharedInput {
+  /**
+   * Keeps a message (or the end) for an unfinished execution of `owner`, wherever it runs or
+   * waits; resolves with how many messages then wait undelivered. ExecutionNotFoundError,
+   * AlreadyFinishedError, InputEndedError, TooMuchInputError, StorageUnavailableError.
+   */
+  send(id: string, owner: string, message: InputMessage): Promise<number>;
+  /** The script of an execution held here called input() with nothing for it: answered once, through onInput(). */
+  want(id: string): void;
+  /** Where the answers to want() go. */
+  onInput(deliver: InputDelivery): void;
+  /** The execution ended here: what it did not read goes with it. */
+  drop(id: string): void;
+}
+
 export interface ExecutionStore {
   /**
    * Registers a submitted execution: held here, or (a shared queue) waiting in it unless
@@ -62,6 +85,8 @@ export interface ExecutionStore {
   adopt(id: string): Execution | undefined;
   /** The queue every instance shares; undefined when this instance queues what it is given (in memory). */
   readonly queue: SharedWork | undefined;
+  /** Input every instance reaches; undefined when each execution's input is kept where it runs (in memory). */
+  readonly input: SharedInput | undefined;
   /** Forgets an execution at once (one whose submission was refused after it was added), and its log (Execution.forget()). */
   remove(id: string): Promise<void>;
   /** An execution as stored now: for a shared store, a copy (not kept up to date). */
@@ -90,6 +115,7 @@ export class MemoryExecutionStore implements ExecutionStore {
   readonly #byOwner = new Map<string, Set<Execution>>();
 
   readonly queue = undefined;
+  readonly input = undefined;
 
   async add(execution: Execution): Promise<Placement> {
     this.#byId.set(execution.id, execution);

@@ -11,7 +11,6 @@ import type { Client, HttpResult, Json } from './helpers/client.js';
 import { escapePrelude, expectExactStream, expectNoMarker, markerPath } from './helpers/adversary.js';
 import { asObject, expectError, expectJson, expectLogEntries, type ExpectedEntry } from './helpers/expectations.js';
 import { doneStatus, expectResultAnswer, getResult, holdTheSlot, streamToEnd, submit } from './helpers/executions.js';
-import { REDIS_MODE } from './helpers/redis-mode.js';
 import { useServer } from './helpers/server.js';
 import type { SseStream } from './helpers/sse.js';
 
@@ -66,12 +65,10 @@ describe('POST /api/execution/:execId/input: order and limits', () => {
 
   /**
    * Submits `program` so that it has surely not asked for input yet: queued behind a blocker
-   * (input to a queued execution is kept for it); `open()` lets it run. In Redis mode such an
-   * execution waits in the shared queue, which takes no input yet (see the Redis-mode test
-   * below): there it runs at once, after a sleep that waits out the test's requests.
+   * (input to a queued execution is kept for it; in Redis mode it waits in the shared queue, and
+   * its input in Redis); `open()` lets it run.
    */
   async function gated(program: string): Promise<{ id: string; stream: SseStream; open(): Promise<void> }> {
-    if (REDIS_MODE) return { ...(await start(alice, `await sleep(3000);\n${program}`)), open: async () => undefined };
     const blocker = await holdTheSlot(alice);
     const started = await start(alice, program);
     expect(asObject((await getResult(alice, started.id)).body).status).to.equal('queued');
@@ -124,19 +121,6 @@ describe('POST /api/execution/:execId/input: order and limits', () => {
     await expectQueued(alice, id, { data: 'fits' }, 0);
     await expectCompleted(alice, id, stream, entries('asked'), 'fits', 'string');
   });
-
-  if (REDIS_MODE) {
-    it('Redis mode: answers 501 INPUT_NOT_HERE for an execution that waits in the shared queue (input crosses no instances yet)', async () => {
-      const blocker = await holdTheSlot(alice);
-      const { id, stream } = await start(alice, READ_ALL);
-      expect(asObject((await getResult(alice, id)).body).status).to.equal('queued');
-      expectError(await send(alice, id, { data: 'x' }), 501,
-        'Input to an execution that another instance runs, or that waits in the shared queue, is not supported yet: this instance does not hold it', 'INPUT_NOT_HERE');
-      await blocker.release();
-      await expectQueued(alice, id, { end: true }, 0);
-      await expectCompleted(alice, id, stream, [], 0, 'number');
-    });
-  }
 });
 
 describe('POST /api/execution/:execId/input: the end, refusals, and what waiting costs', () => {

@@ -234,9 +234,9 @@ export function addExecutionRoutes(router: Router, manager: ExecutionManager, op
   router.post('/api/execution/:execId/input', async (ctx) => {
     const id = execId(ctx);
     const message = inputMessage(ctx.request.body);
-    const { execution, queuedInputs } = await manager.input(id, currentUser(ctx), message);
+    const queuedInputs = await manager.input(id, currentUser(ctx), message);
     ctx.status = 202;
-    ctx.body = { execution_id: execution.id, queued_inputs: queuedInputs };
+    ctx.body = { execution_id: id, queued_inputs: queuedInputs };
   });
 
   router.post('/api/execution/:execId/cancel', async (ctx) => {

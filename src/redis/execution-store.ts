@@ -9,18 +9,20 @@
 // copy kept live by this instance's one follower (follower.ts). What it ran it keeps for the
 // retention time too, for its own streams of them, as the memory store does. Admission is
 // atomic across instances (scripts.ts ENQUEUE: CHARIOT_MAX_PER_USER, CHARIOT_MAX_QUEUE), and a
-// cancel is stored before its holder is woken, so that none is lost. Records and logs expire after the retention time
+// cancel, like input (input.ts), is stored before its holder is woken, so that none is lost. Records and logs expire after the retention time
 // (PEXPIRE).
 import { randomUUID } from 'node:crypto';
 import { QueueFullError, QueueWaitError, TooManyExecutionsError } from '../errors.js';
 import { Execution } from '../execution.js';
+import type { InputLimits } from '../input-queue.js';
 import type { CancelRequest, ExecutionStore, Lease, Placement } from '../store.js';
 import type { Outcome } from '../../worker/protocol.js';
 import type { RedisConnections } from './connection.js';
 import { LogFollower } from './follower.js';
+import { RedisInput } from './input.js';
 import { InstanceWatch } from './instances.js';
 import { Journal } from './journal.js';
-import { controlChannel, heldKey, historyKey, logKey, PACE_KEY, queueKey, QUEUE_EVENTS_KEY, recordKey, TURNS_KEY, unfinishedKey, WAITING_KEY } from './keys.js';
+import { controlChannel, heldKey, historyKey, inputKey, INPUT_WAKE_PREFIX, logKey, PACE_KEY, queueKey, QUEUE_EVENTS_KEY, recordKey, TURNS_KEY, unfinishedKey, WAITING_KEY } from './keys.js';
 import { SharedQueue } from './queue.js';
 import { stateOf, type RecordFields } from './record.js';
 import { replicaOf, type Replica } from './replica.js';
@@ -42,6 +44,8 @@ export interface RedisStoreOptions {
   readonly retentionMs: number;
   /** CHARIOT_INSTANCE_TIMEOUT_MS. */
   readonly instanceTimeoutMs: number;
+  /** CHARIOT_INPUT_MAX_QUEUED and CHARIOT_INPUT_MAX_BYTES, across every instance. */
+  readonly input: InputLimits;
 }
 
 export class RedisExecutionStore implements ExecutionStore {
@@ -57,6 +61,7 @@ export class RedisExecutionStore implements ExecutionStore {
   readonly #ended = new Set<Execution>();
   readonly #follower: LogFollower;
   readonly queue: SharedQueue;
+  readonly input: RedisInput;
   #cancelListener: CancelRequest | undefined;
   #watch: InstanceWatch | undefined;
 
@@ -66,6 +71,7 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#claim = `${options.instance}/${randomUUID()}`;
     this.#follower = new LogFollower(redis, options.instance, (id) => this.#snapshot(id), options.retentionMs);
     this.queue = new SharedQueue(redis, { instance: options.instance, claim: this.#claim, maxWaitMs: options.maxQueueWaitMs, retentionMs: options.retentionMs });
+    this.input = new RedisInput(redis.command, this.#claim, options.input);
   }
 
   /** The store, subscribed to this instance's control channel, beating and watching the other instances. */
@@ -77,9 +83,12 @@ export class RedisExecutionStore implements ExecutionStore {
       retentionMs: options.retentionMs,
       onEpochChange: () => store.#rewriteAll(),
     });
-    await redis.subscriber.subscribe(controlChannel(options.instance), (id) => store.#cancelListener?.(id));
-    // A cancel asked while the subscription was down is in the records: look at them again.
-    redis.subscriber.on('ready', () => void store.#recheckCancels());
+    await redis.subscriber.subscribe(controlChannel(options.instance), (message) => store.#onControl(message));
+    // A cancel asked, or input sent, while the subscription was down is in Redis: look again.
+    redis.subscriber.on('ready', () => {
+      void store.#recheckCancels();
+      store.input.recheck();
+    });
     return store;
   }
 
@@ -91,6 +100,12 @@ export class RedisExecutionStore implements ExecutionStore {
   /** Executions of other instances this one follows now (diagnostics and tests). */
   get followed(): number {
     return this.#follower.followed;
+  }
+
+  /** A message on this instance's control channel (keys.ts controlChannel). */
+  #onControl(message: string): void {
+    if (message.startsWith(INPUT_WAKE_PREFIX)) this.input.wake(message.slice(INPUT_WAKE_PREFIX.length));
+    else this.#cancelListener?.(message);
   }
 
   onCancelRequest(listener: CancelRequest): void {
@@ -137,7 +152,7 @@ export class RedisExecutionStore implements ExecutionStore {
     this.#journals.delete(id);
     await guarded(async () => {
       const owner = held?.execution.owner ?? (await this.#redis.command.hGet(recordKey(id), 'owner'));
-      const multi = this.#redis.command.multi().del([recordKey(id), logKey(id)]);
+      const multi = this.#redis.command.multi().del([recordKey(id), logKey(id), inputKey(id)]);
       if (owner !== null && owner !== undefined) multi.zRem(historyKey(owner), id).sRem(unfinishedKey(owner), id);
       multi.sRem(heldKey(this.#options.instance), id);
       await multi.exec();
@@ -210,6 +225,7 @@ export class RedisExecutionStore implements ExecutionStore {
 
   async close(): Promise<void> {
     await this.queue.close();
+    this.input.close();
     for (const { journal } of this.#journals.values()) journal.abandon();
     this.#journals.clear();
     for (const execution of this.#ended) execution.forget();

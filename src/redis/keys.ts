@@ -14,6 +14,14 @@ export function logKey(id: string): string {
   return `chariot:exec:${id}:log`;
 }
 
+/**
+ * An execution's undelivered input (POST .../input from any instance, see input.ts): a list of
+ * `d<message>` and, last, `e` for the end; its counts are fields of the record (record.ts).
+ */
+export function inputKey(id: string): string {
+  return `chariot:exec:${id}:input`;
+}
+
 /** A user's executions, scored by submission time (ms): a sorted set of ids. */
 export function historyKey(owner: string): string {
   return `${USER_PREFIX}${owner}:history`;
@@ -56,10 +64,17 @@ export function sessionKey(key: string): string {
 export const CONTROL_CHANNEL_PREFIX = 'chariot:instance:';
 export const CONTROL_CHANNEL_SUFFIX = ':control';
 
-/** The channel an instance hears requests on for the executions it holds (a cancel). */
+/**
+ * The channel an instance hears requests on for the executions it holds: `<id>` asks it to
+ * cancel one (the format of every version), `input:<id>` says that input came for one whose
+ * script waits for it (an older instance takes that for the cancel of an unknown id: a no-op).
+ */
 export function controlChannel(instance: string): string {
   return `${CONTROL_CHANNEL_PREFIX}${instance}${CONTROL_CHANNEL_SUFFIX}`;
 }
+
+/** What starts a control message that wakes the holder for input (not a cancel). */
+export const INPUT_WAKE_PREFIX = 'input:';
 
 /** A stream of one entry that wakes an instance's blocked log reader when it follows a new log. */
 export function wakeKey(instance: string): string {

@@ -11,6 +11,11 @@
 //   seq                        the newest log entry's seq
 //   top_ms top_sq              the id of the newest item in its log stream
 //   cancel                     "1" once a cancel was asked for (by any instance)
+//   in_n in_b                  undelivered input: messages no input() waits for, and their UTF-8 bytes
+//   in_w                       input() calls of the script that wait for a message (none in the list)
+//   in_e                       "1" once the input was ended (its `e` is in the input list)
+//   in_off in_got in_asked     the holder's cursors (scripts.ts TAKE_INPUT): list items dropped,
+//                              items handed to input() calls, input() calls counted
 import type { ExecutionState, ExecutionStatus } from '../execution.js';
 import { STATUSES } from '../execution.js';
 import type { Outcome, ProgressRecord } from '../../worker/protocol.js';

@@ -2,7 +2,7 @@
 // instance ever reads a record without the log entries it counts, or a half-registered one.
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './connection.js';
-import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, PACE_KEY, RECORD_PREFIX, TURNS_KEY, USER_PREFIX, WAITING_KEY } from './keys.js';
+import { CONTROL_CHANNEL_PREFIX, CONTROL_CHANNEL_SUFFIX, INPUT_WAKE_PREFIX, PACE_KEY, RECORD_PREFIX, TURNS_KEY, USER_PREFIX, WAITING_KEY } from './keys.js';
 
 /** A script run by its SHA1 (EVALSHA), sent whole (EVAL) only when Redis does not know it yet. */
 export class Script {
@@ -45,8 +45,8 @@ return 1
  * The holder's write: record fields and log stream items in one step, refused unless the record
  * still carries the writer's claim. Items at or below the stream's newest id are skipped, so a
  * write repeated after a lost reply adds nothing twice. At the end (an expiry time, not 0) the
- * execution leaves its owner's unfinished set, and the record and log expire then: the end's time
- * plus the retention time, however late the write that carries it.
+ * execution leaves its owner's unfinished set, its undelivered input goes, and the record and log
+ * expire then: the end's time plus the retention time, however late the write that carries it.
  * KEYS: record, log, unfinished, the holder's held set. ARGV: claim, trim MINID ('' for none),
  * expiry (ms since the epoch; '0' before the end), id, then
  * the number of field pairs and the pairs, then per item: seq, sub, number of field pairs, pairs.
@@ -85,6 +85,7 @@ if tonumber(ARGV[3]) > 0 then
   redis.call('SREM', KEYS[4], ARGV[4])
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
   redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+  redis.call('DEL', KEYS[1] .. ':input')
 end
 return 1
 `);
@@ -105,8 +106,8 @@ return { record, redis.call('XRANGE', KEYS[2], string.format('%d-0', from), '+')
 /**
  * Ends an execution that waits in the shared queue, without it ever running: out of its user's
  * queue (and out of the turns when that was its user's last), out of the waiting set, its end in
- * its log (so that every stream gets `done`), out of its owner's unfinished set, expiring after
- * the retention time. A Lua function that the scripts below include.
+ * its log (so that every stream gets `done`), out of its owner's unfinished set, its input
+ * dropped, expiring after the retention time. A Lua function that the scripts below include.
  */
 /** Executions that waited too long that one CLAIM ends, at most, before it answers "call again". */
 const OVERDUE_PER_CLAIM = 100;
@@ -130,6 +131,7 @@ local function endQueued(id, status, outcome, now, retention)
   redis.call('SREM', '${USER_PREFIX}' .. owner .. ':unfinished', id)
   redis.call('PEXPIRE', record, retention)
   redis.call('PEXPIRE', record .. ':log', retention)
+  redis.call('DEL', record .. ':input')
 end
 `;
 
@@ -319,7 +321,7 @@ return 1
  * Ends every unfinished execution a lost instance held, unless it beats again: each as `error`
  * "Instance lost: <id>", with the end in its log (so that every stream gets `done`), its claim
  * taken (so that the instance, should it come back, writes nothing more of it), out of its
- * owner's unfinished set, expiring after the retention time. `force`: its own earlier life, at
+ * owner's unfinished set, its input dropped, expiring after the retention time. `force`: its own earlier life, at
  * start-up (same CHARIOT_INSTANCE_ID). KEYS: alive, held, instances. ARGV: instance, retention
  * ms, now ms, force ('1' or '0'). Returns how many it ended, or -1 when the instance is alive.
  */
@@ -342,6 +344,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     redis.call('SREM', '${USER_PREFIX}' .. redis.call('HGET', record, 'owner') .. ':unfinished', id)
     redis.call('PEXPIRE', record, ARGV[2])
     redis.call('PEXPIRE', record .. ':log', ARGV[2])
+    redis.call('DEL', record .. ':input')
     ended = ended + 1
   end
 end
@@ -349,4 +352,92 @@ redis.call('DEL', KEYS[2])
 redis.call('HDEL', '${PACE_KEY}', ARGV[1])
 if ARGV[4] ~= '1' then redis.call('SREM', KEYS[3], ARGV[1]) end
 return ended
+`);
+
+/**
+ * One message (`d<text>`) or the end (`e`) for the input of an unfinished execution, from any
+ * instance, checked and kept in one step: the record's owner, its status, the end not sent yet,
+ * then, unless an input() of the script waits for it (in_w: the message is handed to that call,
+ * past the limits, and the holder is woken on its control channel), the limits on what waits
+ * undelivered (in_n, in_b: UTF-8 bytes, as Lua's # counts). The end is kept after what waits,
+ * past the limits; an input() that waits is handed it (one end answers every such call).
+ * Kept input goes to whichever instance runs the execution, from the shared queue too.
+ * KEYS: record, input. ARGV: owner, message, max queued, max bytes.
+ * Returns { 1, messages waiting undelivered now }, { 0, status } when it finished, { -1 } when
+ * it is unknown or another user's, { -2 } after the end, { -3 } past the count, { -4 } past the bytes.
+ */
+export const INPUT = new Script(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return { -1 } end
+if status ~= 'queued' and status ~= 'running' then return { 0, status } end
+if redis.call('HGET', KEYS[1], 'in_e') == '1' then return { -2 } end
+local waiting = tonumber(redis.call('HGET', KEYS[1], 'in_n') or '0')
+local wanted = tonumber(redis.call('HGET', KEYS[1], 'in_w') or '0')
+if ARGV[2] == 'e' then
+  redis.call('HSET', KEYS[1], 'in_e', '1')
+  if wanted > 0 then redis.call('HSET', KEYS[1], 'in_w', '0') end
+elseif wanted > 0 then
+  redis.call('HINCRBY', KEYS[1], 'in_w', -1)
+else
+  if waiting >= tonumber(ARGV[3]) then return { -3 } end
+  local bytes = #ARGV[2] - 1
+  if tonumber(redis.call('HGET', KEYS[1], 'in_b') or '0') + bytes > tonumber(ARGV[4]) then return { -4 } end
+  redis.call('HINCRBY', KEYS[1], 'in_b', bytes)
+  waiting = waiting + 1
+  redis.call('HSET', KEYS[1], 'in_n', tostring(waiting))
+end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+if wanted > 0 then
+  -- No message waits while an input() does: this one is the next handed out.
+  redis.call('HINCRBY', KEYS[1], 'in_got', 1)
+  local home = redis.call('HGET', KEYS[1], 'home')
+  if home and home ~= '' then
+    redis.call('PUBLISH', '${CONTROL_CHANNEL_PREFIX}' .. home .. '${CONTROL_CHANNEL_SUFFIX}', '${INPUT_WAKE_PREFIX}' .. redis.call('HGET', KEYS[1], 'id'))
+  end
+end
+return { 1, waiting }
+`);
+
+/**
+ * The holder's read of its execution's input, repeatable: a call whose reply was lost is made
+ * again with the same cursors and gets the same items, so that each is delivered exactly once.
+ * `have`: the items the holder has received so far, which the list drops now (in_off counts
+ * them); `asked`: the input() calls its script made so far. Each call not counted yet (in_asked)
+ * is handed the next waiting item (in_got moves on; in_n, in_b lose a message), or waits for the
+ * next message (in_w); the end, once handed out, answers every later call, so none waits for it.
+ * Fields not there yet start at `have` (a record Redis lost and got again keeps no input).
+ * KEYS: record, input. ARGV: claim, have, asked.
+ * Returns the items handed out and not received yet, oldest first, or nil when the record does
+ * not carry the claim (the holder is fenced: it writes and reads nothing more of it).
+ */
+export const TAKE_INPUT = new Script(`
+if redis.call('HGET', KEYS[1], 'claim') ~= ARGV[1] then return false end
+local have, asked = tonumber(ARGV[2]), tonumber(ARGV[3])
+local off = tonumber(redis.call('HGET', KEYS[1], 'in_off') or ARGV[2])
+local got = tonumber(redis.call('HGET', KEYS[1], 'in_got') or ARGV[2])
+local counted = tonumber(redis.call('HGET', KEYS[1], 'in_asked') or ARGV[2])
+if have > off then
+  redis.call('LTRIM', KEYS[2], have - off, -1)
+  off = have
+end
+if got < off then got = off end
+local wanted = tonumber(redis.call('HGET', KEYS[1], 'in_w') or '0')
+local waiting = tonumber(redis.call('HGET', KEYS[1], 'in_n') or '0')
+local bytes = tonumber(redis.call('HGET', KEYS[1], 'in_b') or '0')
+for _ = counted + 1, asked do
+  local item = redis.call('LINDEX', KEYS[2], got - off)
+  if not item then
+    wanted = wanted + 1
+  else
+    got = got + 1
+    if item == 'e' then break end
+    waiting = waiting - 1
+    bytes = bytes - (#item - 1)
+  end
+end
+if asked > counted then counted = asked end
+redis.call('HSET', KEYS[1], 'in_off', tostring(off), 'in_got', tostring(got), 'in_asked', tostring(counted),
+  'in_w', tostring(wanted), 'in_n', tostring(waiting), 'in_b', tostring(bytes))
+if got > off then return redis.call('LRANGE', KEYS[2], 0, got - off - 1) end
+return {}
 `);

@@ -26,6 +26,9 @@ function instanceEnv(redisUrl: string, id: string): Record<string, string> {
     CHARIOT_THREADS: '1',
     CHARIOT_TASKS_PER_THREAD: '1',
     CHARIOT_MAX_PER_USER: '100',
+    // Where work runs and in what turns, not the bounded wait (queue-wait.test.ts): on a loaded
+    // machine the flood's runs take longer, and the default 5 s would refuse some of it.
+    CHARIOT_MAX_QUEUE_WAIT_MS: '60000',
   };
 }
 

@@ -48,8 +48,8 @@ async function runScript(page: Page, program: string): Promise<string> {
   return (await page.locator('#execution-id').textContent()) ?? '';
 }
 
-async function waitForStatus(page: Page, status: string): Promise<void> {
-  await page.locator(`#status[data-status="${status}"]`).waitFor();
+async function waitForStatus(page: Page, status: string, timeout?: number): Promise<void> {
+  await page.locator(`#status[data-status="${status}"]`).waitFor(timeout === undefined ? {} : { timeout });
 }
 
 /** The log panel's lines as the person sees them: "LEVEL message", in order. */
@@ -248,9 +248,13 @@ for (const transport of TRANSPORTS) describe(`web UI (Chromium, ${transport === 
     expect(await page.getByRole('button', { name: 'Jump to latest' }).isHidden()).to.equal(true);
   });
 
-  it('keeps 100,000 lines from freezing the page: the newest 1,000 are drawn and a notice counts the rest', async () => {
+  it('keeps 100,000 lines from freezing the page: the newest 1,000 are drawn and a notice counts the rest', async function () {
+    // Chromium hands the page each WebSocket message as a task of its own: 100,000 of them took
+    // 9.1 s here against 2.9 s as EventSource events (docs/API.md, "GET /api/ws"), and some
+    // 35 s with the UI's drawing. Time to arrive, not an assertion of speed.
+    this.timeout(180_000);
     await runScript(page, 'for (let i = 1; i <= 100000; i++) logPrint("n" + i); "flood"');
-    await waitForStatus(page, 'completed');
+    await waitForStatus(page, 'completed', 150_000);
     await page.locator('#log-count', { hasText: /^100,000 lines$/ }).waitFor();
     expect(await page.locator('#log li').count()).to.equal(1000);
     expect(await page.locator('#log-hidden').textContent()).to.equal('99,000 earlier lines are not shown (the panel keeps the newest 1,000)');
@@ -416,7 +420,7 @@ describe('web UI (Chromium) behind a proxy that does not pass WebSocket upgrades
 
   it('falls back to SSE and HTTP by itself: the log, the input and the result all arrive', async () => {
     // nginx's own defaults drop the Upgrade header: the server sees a plain GET /api/ws (404).
-    const nginx = await startNginx(server.url, '1.1');
+    const nginx = await startNginx(server.url, '1.1', { passHost: true });
     try {
       const page = await browser.newPage();
       await logIn(page, nginx.url, 'carol');

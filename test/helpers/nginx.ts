@@ -60,6 +60,7 @@ function config(dir: string, port: number, upstreams: readonly URL[], http: Upst
   const nextUpstream = upstreams.length > 1 && !failover ? '\n      proxy_next_upstream off;' : '';
   const keepalive = http === '1.1' ? '\n    keepalive 16;' : '';
   const version = http === '1.1' ? '\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";' : '';
+  const host = options.passHost === true ? '\n      proxy_set_header Host $http_host;' : '';
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -78,7 +79,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     location / {
-      proxy_pass http://chariot;${version}
+      proxy_pass http://chariot;${version}${host}
       proxy_buffering on;${nextUpstream}
     }
   }
@@ -93,6 +94,12 @@ export interface NginxOptions {
    * (`proxy_next_upstream error timeout`), instead of failing. Default false.
    */
   readonly failover?: boolean;
+  /**
+   * Pass the client's Host header on (`proxy_set_header Host $http_host`), as a site in front
+   * of a browser UI does: the server's own origin is then the proxy's, which a browser's Origin
+   * must match. Default false (nginx sends the upstream's name).
+   */
+  readonly passHost?: boolean;
 }
 
 /**

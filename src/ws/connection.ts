@@ -3,8 +3,8 @@
 //
 // Backpressure as on an SSE stream: a subscription is a cursor, not a queue. Log messages are
 // written only while what the socket has not taken (`ws.bufferedAmount`) is under HIGH_WATER;
-// past it the connection is blocked and the cursors wait where they are, until the frame that
-// blocked it is flushed. Answers to the client's own messages (`started`, `error`) are written
+// past it the connection is blocked and the cursors wait where they are, until the socket
+// drains. Answers to the client's own messages (`started`, `error`) are written
 // even then, but only `maxUnreadBytes` of them: past that the socket is closed (1008). A socket that takes nothing for STALL_MS releases its cursors (the log stops
 // keeping entries for them past the ring; they get gaps), and after the stall timeout it is
 // cut. Subscriptions take turns (round robin, TURN_CHARS each), so one execution's burst does
@@ -51,6 +51,8 @@ export const CLOSE = Object.freeze({
 
 /** What the socket may hold unread before log messages wait in their cursors. */
 export const HIGH_WATER = 64 * 1024;
+/** A message sent as a text frame, Buffer or string. */
+const TEXT = Object.freeze({ binary: false });
 /** Characters one subscription sends in its turn before the next one's. */
 const TURN_CHARS = 64 * 1024;
 /** How long a closing socket gets to say goodbye before it is cut. */
@@ -100,10 +102,14 @@ export class WsConnection implements Outlet, Waker {
   #unsentAtCheck = 0;
   #idleChecks = 0;
   readonly #stallCheckMs: number;
+  /** HIGH_WATER, or the socket's own mark if higher: past it, a write of the socket returns false. */
+  readonly #highWater: number;
 
   constructor(ws: WebSocket, options: ConnectionOptions) {
     this.#ws = ws;
     this.#options = options;
+    this.#highWater = Math.max(HIGH_WATER, options.socket.writableHighWaterMark);
+    options.socket.on('drain', this.#onDrain);
     this.#stallCheckMs = Math.min(STALL_MS, Math.ceil(options.stallTimeoutMs / 4));
     ws.on('message', this.#onMessage);
     ws.on('pong', () => (this.#awaitingPong = false));
@@ -130,20 +136,21 @@ export class WsConnection implements Outlet, Waker {
   }
 
   // Outlet: one message out.
-  send(text: string): boolean {
+  send(message: string | Buffer): boolean {
     if (this.#closed) return false;
     const ws = this.#ws;
     if (ws.readyState !== ws.OPEN) return false;
-    // ws gives no 'drain'; a frame's callback runs once the socket has taken it.
-    ws.send(text, this.#onFlushed);
+    ws.send(message, TEXT);
     if (this.#blocked) {
       // Only answers are written past the high-water mark (log messages wait in their cursors).
-      this.#unreadAnswers += text.length;
+      this.#unreadAnswers += message.length;
       if (this.#unreadAnswers > this.#options.maxUnreadBytes) {
         this.close(CLOSE.policy, `More than ${this.#options.maxUnreadBytes} bytes of answers unread (CHARIOT_WS_MAX_UNREAD)`);
         return false;
       }
-    } else if (ws.bufferedAmount >= HIGH_WATER) {
+    } else if (ws.bufferedAmount >= this.#highWater) {
+      // The socket's own write returned false (its buffer is at least its high-water mark), so
+      // it emits 'drain' once it has taken everything.
       this.#blocked = true;
       this.#unreadAnswers = 0;
       this.#watchStall();
@@ -151,8 +158,8 @@ export class WsConnection implements Outlet, Waker {
     return !this.#blocked;
   }
 
-  readonly #onFlushed = (error?: Error | null): void => {
-    if (error != null || this.#closed || !this.#blocked || this.#ws.bufferedAmount >= HIGH_WATER) return;
+  readonly #onDrain = (): void => {
+    if (this.#closed || !this.#blocked) return;
     this.#blocked = false;
     clearTimeout(this.#stallCheck);
     this.#stallCheck = undefined;
@@ -358,6 +365,7 @@ export class WsConnection implements Outlet, Waker {
     clearInterval(this.#ping);
     clearTimeout(this.#stallCheck);
     clearImmediate(this.#wakeup);
+    this.#options.socket.off('drain', this.#onDrain);
     for (const [id, stream] of [...this.#streams]) {
       if ('cancelled' in stream) stream.cancelled = true;
       else this.#end(id);

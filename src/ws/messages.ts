@@ -121,18 +121,19 @@ export function parseClientMessage(text: string): ClientMessage {
   }
 }
 
-// What the server sends. Log entries are the hot path: each entry's JSON is made once for
-// every socket that sends it.
-const entryJson = new WeakMap<LogEntry, string>();
+// What the server sends. Log entries are the hot path: an entry belongs to one execution, so
+// its whole message is made once, as UTF-8 bytes, for every socket that sends it (ws sends a
+// Buffer as it is, where it would encode a string again for each).
+const entryFrames = new WeakMap<LogEntry, Buffer>();
 
-export function entryMessage(executionId: string, entry: LogEntry): string {
-  let json = entryJson.get(entry);
-  if (json === undefined) {
-    json = JSON.stringify(entry);
-    entryJson.set(entry, json);
+export function entryMessage(executionId: string, entry: LogEntry): Buffer {
+  let frame = entryFrames.get(entry);
+  if (frame === undefined) {
+    // `{"seq":…}` becomes `{"type":"entry","execution_id":"…","seq":…}`.
+    frame = Buffer.from(`{"type":"entry","execution_id":"${executionId}",${JSON.stringify(entry).slice(1)}`);
+    entryFrames.set(entry, frame);
   }
-  // `{"seq":…}` becomes `{"type":"entry","execution_id":"…","seq":…}`.
-  return `{"type":"entry","execution_id":"${executionId}",${json.slice(1)}`;
+  return frame;
 }
 
 /** A gap says the seq of the last entry it stands for (`seq`), so that `after` resumes exactly. */

@@ -8,9 +8,9 @@ import { LOG_LEVELS, type LogEntry, type LogLevel, type LogReader } from '../log
 import type { ProgressRecord } from '../../worker/protocol.js';
 import { doneMessage, entryMessage, gapMessage, progressMessage } from './messages.js';
 
-/** Where a subscription writes: one message at a time; false once the socket pushes back. */
+/** Where a subscription writes: one message (JSON text, or its UTF-8 bytes) at a time; false once the socket pushes back. */
 export interface Outlet {
-  send(text: string): boolean;
+  send(message: string | Buffer): boolean;
 }
 
 /**

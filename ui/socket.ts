@@ -19,6 +19,11 @@ export interface SocketListener {
 }
 
 const RECONNECT_MS = 1000;
+/**
+ * A socket not open by then is given up as one that could not be opened: a proxy may hold an
+ * upgrade it does not understand without ever answering it.
+ */
+const OPEN_TIMEOUT_MS = 5000;
 
 class PageSocket {
   #ws: WebSocket | undefined;
@@ -88,7 +93,11 @@ class PageSocket {
       return;
     }
     this.#ws = ws;
+    const giveUp = setTimeout(() => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, OPEN_TIMEOUT_MS);
     ws.onopen = () => {
+      clearTimeout(giveUp);
       this.#open = true;
       this.#everOpened = true;
       for (const listener of [...this.#listeners.values()]) listener.opened();
@@ -104,6 +113,7 @@ class PageSocket {
       if (message.execution_id !== undefined) this.#listeners.get(message.execution_id)?.message(message);
     };
     ws.onclose = () => {
+      clearTimeout(giveUp);
       const wasOpen = this.#open;
       this.#open = false;
       this.#ws = undefined;

@@ -13,11 +13,11 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { launchBrowser, takePageErrors, type TestBrowser } from './helpers/browser.js';
 import type { Json } from './helpers/client.js';
-import { asArray, asObject, expectIsoTimestamp } from './helpers/expectations.js';
+import { asArray, asObject } from './helpers/expectations.js';
 import { HandshakeRelay, type Exchange } from './helpers/handshake-relay.js';
 import { headerOf } from './helpers/relay.js';
 import { healthWhen, PASSWORDS, useServer, type User } from './helpers/server.js';
-import type { Message } from './helpers/ws.js';
+import { entry, shape, type Message } from './helpers/ws.js';
 
 /** What a page's WebSocket reported, in order. */
 type SocketEvent =
@@ -145,17 +145,6 @@ function messagesOf(events: readonly SocketEvent[]): Message[] {
   return middle.flatMap((e) => (e.event === 'message' ? [e.data] : []));
 }
 
-/** An entry message without its timestamp (checked apart): the part a test can predict. */
-function shape(message: Message): Message {
-  if (message.type !== 'entry') return message;
-  expectIsoTimestamp(message.timestamp, `timestamp of ${JSON.stringify(message)}`);
-  const { timestamp: _timestamp, ...rest } = message;
-  return rest;
-}
-
-function entry(id: string, seq: number, level: string, message: string): Message {
-  return { type: 'entry', execution_id: id, seq, level, message };
-}
 
 function done(id: string, value: Json, type: string): Message {
   return { type: 'done', execution_id: id, status: 'completed', result: { value, type } };

@@ -7,21 +7,9 @@ import { ExecutionNotFoundError } from '../src/errors.js';
 import { socketStats } from '../src/ws/connection.js';
 import type { Client } from './helpers/client.js';
 import { streamToEnd } from './helpers/executions.js';
-import { expectIsoTimestamp } from './helpers/expectations.js';
 import { healthWhen, loginAs, startTestServer, useServer } from './helpers/server.js';
-import { refusedUpgrade, WsClient, type Message } from './helpers/ws.js';
+import { entry, refusedUpgrade, shape, WsClient, type Message } from './helpers/ws.js';
 
-/** An entry message without its timestamp (checked apart): the part a test can predict. */
-function shape(message: Message): Message {
-  if (message.type !== 'entry') return message;
-  expectIsoTimestamp(message.timestamp, `timestamp of ${JSON.stringify(message)}`);
-  const { timestamp: _timestamp, ...rest } = message;
-  return rest;
-}
-
-function entry(id: string, seq: number, level: string, message: string): Message {
-  return { type: 'entry', execution_id: id, seq, level, message };
-}
 
 async function socketOf(client: Client): Promise<WsClient> {
   return WsClient.open(client.baseUrl, client.cookieHeader);

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import type { Json } from './client.js';
+import { expectIsoTimestamp } from './expectations.js';
 
 export type Message = { readonly [key: string]: Json };
 
@@ -19,6 +20,19 @@ export interface Closed {
 
 function wsUrl(baseUrl: string): string {
   return `${baseUrl.replace(/^http/, 'ws')}/api/ws`;
+}
+
+/** An entry message without its timestamp (checked apart): the part a test can predict. */
+export function shape(message: Message): Message {
+  if (message.type !== 'entry') return message;
+  expectIsoTimestamp(message.timestamp, `timestamp of ${JSON.stringify(message)}`);
+  const { timestamp: _timestamp, ...rest } = message;
+  return rest;
+}
+
+/** An entry message as shape() leaves it. */
+export function entry(id: string, seq: number, level: string, message: string): Message {
+  return { type: 'entry', execution_id: id, seq, level, message };
 }
 
 export class WsClient {
